@@ -68,7 +68,8 @@ class Settings(BaseSettings):
     def ensure_dirs(self) -> None:
         for d in (self.home, self.data_dir, self.keys_dir, self.work_dir):
             d.mkdir(parents=True, exist_ok=True)
-        self.keys_dir.chmod(0o700)
+        for d in (self.home, self.keys_dir, self.data_dir, self.work_dir):
+            d.chmod(0o700)
 
 
 def load_settings(**overrides: object) -> Settings:

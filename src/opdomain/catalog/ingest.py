@@ -48,15 +48,7 @@ _BATCH_ROWS = 256 * 1024
 
 
 def _identifier_check_sql(identifier: str | None, col: str) -> str | None:
-    if identifier == "resident_id":
-        return ids.resident_id_valid_sql(col)
-    if identifier == "credit_code":
-        return ids.credit_code_valid_sql(col)
-    if identifier == "bank_card":
-        return ids.bank_card_valid_sql(col)
-    if identifier == "mobile":
-        return f"regexp_full_match({col}, '1[3-9][0-9]{{9}}')"
-    return None
+    return ids.valid_sql(identifier, col) if identifier else None
 
 
 def _q(name: str) -> str:
@@ -326,7 +318,7 @@ def _land(rt: Runtime, principal: Principal, d: desc_mod.Descriptor, run_id: str
     sink = _EncryptingFile(partial, dek, rt.cipher)
     written = 0
     progress("write", 0, total)
-    reader = con.execute(f"SELECT {typed} FROM raw ORDER BY __row").to_arrow_reader(_BATCH_ROWS)
+    reader = con.sql(f"SELECT {typed} FROM raw ORDER BY __row").to_arrow_reader(_BATCH_ROWS)
     with pq.ParquetWriter(sink, schema, compression="zstd") as writer:  # type: ignore[arg-type]
         for batch in reader:
             writer.write_batch(batch.cast(schema) if batch.schema != schema else batch)
