@@ -4,6 +4,7 @@ rows with no chain (what the hash chain costs)."""
 
 from __future__ import annotations
 
+import json
 import time
 
 from sqlalchemy import text
@@ -27,12 +28,16 @@ def run(ctx: BenchContext) -> list[Figure]:
     append_s = time.perf_counter() - t
     # baseline: the same number of rows inserted into a plain table, same batching
     with rt.store.engine.begin() as c:
-        c.execute(text("CREATE TABLE plain (seq INTEGER PRIMARY KEY, actor TEXT, action TEXT, object_id TEXT, details TEXT)"))
+        c.execute(
+            text("CREATE TABLE plain (seq INTEGER PRIMARY KEY, actor TEXT, action TEXT, object_id TEXT, details TEXT)")
+        )
     t = time.perf_counter()
     for i in range(0, n_append, batch):
         with rt.store.engine.begin() as c:
-            c.execute(text("INSERT INTO plain VALUES (:seq, 'system', 'bench.append', :o, :d)"),
-                      [{"seq": i + j, "o": str(i + j), "d": '{"n": %d}' % (i + j)} for j in range(batch)])
+            c.execute(
+                text("INSERT INTO plain VALUES (:seq, 'system', 'bench.append', :o, :d)"),
+                [{"seq": i + j, "o": str(i + j), "d": json.dumps({"n": i + j})} for j in range(batch)],
+            )
     plain_s = time.perf_counter() - t
 
     # grow the chain to 1,000,000 records through the same code path, in large transactions
@@ -50,8 +55,20 @@ def run(ctx: BenchContext) -> list[Figure]:
     assert result.ok, result.problem
     rt.close()
     return [
-        Figure("audit append", "records/s", n_append / append_s, baseline=n_append / plain_s,
-               baseline_name="plain INSERT, no chain", target="≥ 20,000 records/s", better="higher"),
-        Figure(f"audit verify {total:,} records", "s", verify_s, target="< 10 s (1,000,000)",
-               notes=f"{result.checkpoints} checkpoints"),
+        Figure(
+            "audit append",
+            "records/s",
+            n_append / append_s,
+            baseline=n_append / plain_s,
+            baseline_name="plain INSERT, no chain",
+            target="≥ 20,000 records/s",
+            better="higher",
+        ),
+        Figure(
+            f"audit verify {total:,} records",
+            "s",
+            verify_s,
+            target="< 10 s (1,000,000)",
+            notes=f"{result.checkpoints} checkpoints",
+        ),
     ]

@@ -49,13 +49,25 @@ def run(ctx: BenchContext) -> list[Figure]:
     con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{csv}', header=true)")
     raw_s = time.perf_counter() - t
     con.close()
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(ctx.scratch / "ingest-home"), str(desc)],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(ctx.scratch / "ingest-home"), str(desc)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     res = json.loads(proc.stdout.strip().splitlines()[-1])
     return [
-        Figure(f"import hrss ({rows:,} rows)", "rows/s", res["rows"] / res["seconds"], baseline=rows / raw_s,
-               baseline_name="raw DuckDB read_csv, no checks", target="within 3× raw read", better="higher"),
-        Figure("import hrss time", "s", res["seconds"], baseline=raw_s, baseline_name="raw DuckDB read_csv",
-               target="≤ 3×"),
+        Figure(
+            f"import hrss ({rows:,} rows)",
+            "rows/s",
+            res["rows"] / res["seconds"],
+            baseline=rows / raw_s,
+            baseline_name="raw DuckDB read_csv, no checks",
+            target="within 3× raw read",
+            better="higher",
+        ),
+        Figure(
+            "import hrss time", "s", res["seconds"], baseline=raw_s, baseline_name="raw DuckDB read_csv", target="≤ 3×"
+        ),
         Figure("import hrss peak memory", "MiB", res["peak_mb"], notes="peak RSS of the importing process"),
     ]

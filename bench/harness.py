@@ -54,9 +54,11 @@ def write_results(figures: list[Figure], results_dir: Path) -> Path:
     results_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     path = results_dir / f"bench-{stamp}.json"
-    payload = {"when": stamp, "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                                          "platform": platform.platform()},
-               "figures": [{**asdict(f), "ratio": f.ratio} for f in figures]}
+    payload = {
+        "when": stamp,
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "figures": [{**asdict(f), "ratio": f.ratio} for f in figures],
+    }
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False))
     (results_dir / "latest.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False))
     return path

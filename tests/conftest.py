@@ -43,9 +43,19 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert pg_ctl, "no PostgreSQL binaries: scripts/setup-system.sh installs them"
     datadir = tmp_path_factory.mktemp("pgdata")
     port = 55432
-    executor = PostgreSQLExecutor(executable=str(pg_ctl), host="127.0.0.1", port=port, datadir=str(datadir),
-                                  unixsocketdir=str(datadir), logfile=str(datadir / "log"), startparams="-w",
-                                  dbname="test", user="postgres", password="", options="")
+    executor = PostgreSQLExecutor(
+        executable=str(pg_ctl),
+        host="127.0.0.1",
+        port=port,
+        datadir=str(datadir),
+        unixsocketdir=str(datadir),
+        logfile=str(datadir / "log"),
+        startparams="-w",
+        dbname="test",
+        user="postgres",
+        password="",
+        options="",
+    )
     if os.geteuid() == 0:
         pytest.fail("cannot start a throwaway PostgreSQL as root; run the suite as a normal user or start one")
     executor.start()
@@ -124,14 +134,28 @@ def seed_people(rt: Runtime, *, departments: tuple[str, ...] = ("amr", "hrss")) 
     create_organization(rt, SYSTEM, kind="consumer", code="bank1", name="试点银行一")
     for d in departments:
         create_organization(rt, SYSTEM, kind="provider", code=d, name=f"部门 {d}")
-    people = [("admin", "authority_admin", "wzdata"), ("reviewer1", "reviewer", "wzdata"),
-              ("opadmin", "operator_admin", "op1"), ("analyst", "analyst", "op1"),
-              ("auditor", "auditor", "assessor"), ("expert1", "expert", "experts"),
-              ("bank", "consumer", "bank1")]
+    people = [
+        ("admin", "authority_admin", "wzdata"),
+        ("reviewer1", "reviewer", "wzdata"),
+        ("opadmin", "operator_admin", "op1"),
+        ("analyst", "analyst", "op1"),
+        ("auditor", "auditor", "assessor"),
+        ("expert1", "expert", "experts"),
+        ("bank", "consumer", "bank1"),
+    ]
     people += [(f"{d}-staff", "provider", d) for d in departments]
     pw = {}
     for i, (u, role, org) in enumerate(people):
         pw[u] = f"pw-{u}-0123456789"
-        create_user(rt, SYSTEM, username=u, password=pw[u], real_name=f"测试{i}", resident_id=resident_id(i),
-                    phone=f"1390000{i:04d}", role=role, organization_code=org)
+        create_user(
+            rt,
+            SYSTEM,
+            username=u,
+            password=pw[u],
+            real_name=f"测试{i}",
+            resident_id=resident_id(i),
+            phone=f"1390000{i:04d}",
+            role=role,
+            organization_code=org,
+        )
     return pw

@@ -19,8 +19,11 @@ from rich.table import Table
 from opdomain.config import Settings
 from opdomain.errors import DomainError
 
-app = typer.Typer(help="opdomain — 公共数据授权运营域 Public Data Authorized Operation Domain",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="opdomain — 公共数据授权运营域 Public Data Authorized Operation Domain",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 dataset_app = typer.Typer(help="数据集 datasets: import, list, forbid", no_args_is_help=True)
 audit_app = typer.Typer(help="审计日志 audit log: verify, checkpoint, list", no_args_is_help=True)
 scenario_app = typer.Typer(help="参考场景 reference scenario (泵阀共富贷)", no_args_is_help=True)
@@ -93,7 +96,9 @@ def serve(home: HomeOpt = None, host: str = "127.0.0.1", port: int = 8000) -> No
 def dataset_import(
     descriptor: Annotated[Path, typer.Argument(help="the dataset's .resource.json descriptor")],
     as_user: AsOpt,
-    file: Annotated[Path | None, typer.Option("--file", help="data file (CSV or Parquet) instead of the descriptor's path")] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="data file (CSV or Parquet) instead of the descriptor's path")
+    ] = None,
     home: HomeOpt = None,
 ) -> None:
     """Validates and imports a provider's file as a new, encrypted dataset version."""
@@ -102,16 +107,23 @@ def dataset_import(
     rt = _runtime(home)
     try:
         principal = _acting(rt, as_user, "dataset.import")
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=err, transient=True) as bar:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
             task = bar.add_task("import", total=None)
 
             def progress(stage: str, done: int, total: int) -> None:
                 bar.update(task, description=f"{descriptor.name} · {stage}", completed=done, total=total)
 
             view = import_dataset(rt, principal, descriptor, data_file=file, progress=progress)
-        out.print(f"[green]✓[/green] {view.dataset_name} v{view.version}: {view.rows_total} rows landed "
-                  f"(import {view.id})")
+        out.print(
+            f"[green]✓[/green] {view.dataset_name} v{view.version}: {view.rows_total} rows landed (import {view.id})"
+        )
     except DomainError as exc:
         _fail(exc)
     finally:
@@ -128,8 +140,14 @@ def dataset_list(as_user: AsOpt, home: HomeOpt = None) -> None:
         principal = _acting(rt, as_user, "catalog.read")
         t = Table("dataset", "department", "version", "rows", "columns (grade)", "forbidden")
         for d in list_datasets(rt, principal):
-            t.add_row(d.name, d.department_name, str(d.current_version or "-"), str(d.rows or "-"),
-                      ", ".join(f"{c.name}({c.grade})" for c in d.columns), d.forbidden_category or "")
+            t.add_row(
+                d.name,
+                d.department_name,
+                str(d.current_version or "-"),
+                str(d.rows or "-"),
+                ", ".join(f"{c.name}({c.grade})" for c in d.columns),
+                d.forbidden_category or "",
+            )
         out.print(t)
     except DomainError as exc:
         _fail(exc)
@@ -138,9 +156,15 @@ def dataset_list(as_user: AsOpt, home: HomeOpt = None) -> None:
 
 
 @dataset_app.command("forbid")
-def dataset_forbid(name: str, as_user: AsOpt,
-                   category: Annotated[str, typer.Option(help="national_security|public_interest|personal_or_trade_secret|agreement|law")],
-                   reason: Annotated[str, typer.Option()], home: HomeOpt = None) -> None:
+def dataset_forbid(
+    name: str,
+    as_user: AsOpt,
+    category: Annotated[
+        str, typer.Option(help="national_security|public_interest|personal_or_trade_secret|agreement|law")
+    ],
+    reason: Annotated[str, typer.Option()],
+    home: HomeOpt = None,
+) -> None:
     """Marks a dataset forbidden to open (禁止开放, R1.1c)."""
     from opdomain.catalog.service import mark_forbidden
 
@@ -168,8 +192,16 @@ def dataset_imports(as_user: AsOpt, home: HomeOpt = None, show: Annotated[str | 
             return
         t = Table("import", "dataset", "status", "rows", "bad rows", "version", "by", "started")
         for i in list_imports(rt, principal):
-            t.add_row(i.id, i.dataset_name, i.status, str(i.rows_total), str(i.rows_bad), str(i.version or "-"),
-                      i.actor, i.started_at.strftime("%Y-%m-%d %H:%M:%S"))
+            t.add_row(
+                i.id,
+                i.dataset_name,
+                i.status,
+                str(i.rows_total),
+                str(i.rows_bad),
+                str(i.version or "-"),
+                i.actor,
+                i.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            )
         out.print(t)
     except DomainError as exc:
         _fail(exc)
@@ -188,9 +220,13 @@ def audit_verify(home: HomeOpt = None) -> None:
     finally:
         rt.close()
     if result.ok:
-        out.print(f"[green]✓[/green] audit log intact: {result.records} records, {result.checkpoints} signed checkpoints")
+        out.print(
+            f"[green]✓[/green] audit log intact: {result.records} records, {result.checkpoints} signed checkpoints"
+        )
         return
-    err.print(f"[red]✗ 审计日志被篡改 audit log tampered[/red]: first bad record {result.first_bad_seq}: {result.problem}")
+    err.print(
+        f"[red]✗ 审计日志被篡改 audit log tampered[/red]: first bad record {result.first_bad_seq}: {result.problem}"
+    )
     raise typer.Exit(code=1)
 
 
@@ -206,8 +242,14 @@ def audit_checkpoint(home: HomeOpt = None) -> None:
 
 
 @audit_app.command("list")
-def audit_list(as_user: AsOpt, home: HomeOpt = None, action: str | None = None, actor: str | None = None,
-               outcome: str | None = None, limit: int = 50) -> None:
+def audit_list(
+    as_user: AsOpt,
+    home: HomeOpt = None,
+    action: str | None = None,
+    actor: str | None = None,
+    outcome: str | None = None,
+    limit: int = 50,
+) -> None:
     """Shows the newest audit records (auditors, authority)."""
     from opdomain.audit.query import AuditFilter, search
 
@@ -216,8 +258,16 @@ def audit_list(as_user: AsOpt, home: HomeOpt = None, action: str | None = None, 
         _acting(rt, as_user, "audit.read")
         t = Table("seq", "time", "actor", "role", "action", "object", "outcome", "reason")
         for r in search(rt.store, AuditFilter(action=action, actor=actor, outcome=outcome, limit=limit)):
-            t.add_row(str(r.seq), r.at.strftime("%Y-%m-%d %H:%M:%S"), r.actor, r.role, r.action,
-                      f"{r.object_type}:{r.object_id}", r.outcome, r.reason)
+            t.add_row(
+                str(r.seq),
+                r.at.strftime("%Y-%m-%d %H:%M:%S"),
+                r.actor,
+                r.role,
+                r.action,
+                f"{r.object_type}:{r.object_id}",
+                r.outcome,
+                r.reason,
+            )
         out.print(t)
     except DomainError as exc:
         _fail(exc)
@@ -226,12 +276,15 @@ def audit_list(as_user: AsOpt, home: HomeOpt = None, action: str | None = None, 
 
 
 @scenario_app.command("generate")
-def scenario_generate(out_dir: Annotated[Path, typer.Option("--out")], enterprises: int = 1290, seed: int = 2023) -> None:
+def scenario_generate(
+    out_dir: Annotated[Path, typer.Option("--out")], enterprises: int = 1290, seed: int = 2023
+) -> None:
     """Writes the eight departments' tables (CSV, Parquet) and descriptors of 泵阀共富贷."""
     from opdomain.scenarios.generate import generate
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
-                  transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
+    ) as bar:
         task = bar.add_task("generate", total=None)
 
         def progress(table: str, done: int, total: int) -> None:
@@ -258,17 +311,34 @@ def org_create(kind: str, code: str, name: str, as_user: AsOpt, home: HomeOpt = 
 
 
 @user_app.command("create")
-def user_create(username: str, role: str, organization: str, real_name: str, resident_id: str, phone: str,
-                as_user: AsOpt, home: HomeOpt = None,
-                password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "") -> None:
+def user_create(
+    username: str,
+    role: str,
+    organization: str,
+    real_name: str,
+    resident_id: str,
+    phone: str,
+    as_user: AsOpt,
+    home: HomeOpt = None,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+) -> None:
     """Creates a real-name user (authority admins)."""
     from opdomain.identity.service import create_user
 
     rt = _runtime(home)
     try:
         principal = _acting(rt, as_user, "user.manage")
-        create_user(rt, principal, username=username, password=password, real_name=real_name,
-                    resident_id=resident_id, phone=phone, role=role, organization_code=organization)
+        create_user(
+            rt,
+            principal,
+            username=username,
+            password=password,
+            real_name=real_name,
+            resident_id=resident_id,
+            phone=phone,
+            role=role,
+            organization_code=organization,
+        )
         out.print(f"[green]✓[/green] user {username} ({role}) created")
     except DomainError as exc:
         _fail(exc)
@@ -277,9 +347,14 @@ def user_create(username: str, role: str, organization: str, real_name: str, res
 
 
 @app.command()
-def demo(home: Annotated[Path, typer.Option("--home", envvar="OPDOMAIN_HOME")] = Path(".opdomain-demo"),
-         serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = False,
-         host: str = "127.0.0.1", port: int = 8000, enterprises: int = 1290, seed: int = 2023) -> None:
+def demo(
+    home: Annotated[Path, typer.Option("--home", envvar="OPDOMAIN_HOME")] = Path(".opdomain-demo"),
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = False,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    enterprises: int = 1290,
+    seed: int = 2023,
+) -> None:
     """Builds a fresh demo domain with the 泵阀共富贷 scenario and prints who can log in."""
     from opdomain.demo import run_demo
 

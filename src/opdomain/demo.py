@@ -85,9 +85,17 @@ def run_demo(home: Path, *, enterprises: int = 1290, seed: int = 2023, console: 
     for i, acc in enumerate(accounts):
         pw = secrets.token_urlsafe(12)
         passwords[acc.username] = pw
-        create_user(rt, SYSTEM, username=acc.username, password=pw, real_name=acc.real_name,
-                    resident_id=_fictional_resident_id(i), phone=f"1380057{i:04d}", role=acc.role,
-                    organization_code=acc.organization)
+        create_user(
+            rt,
+            SYSTEM,
+            username=acc.username,
+            password=pw,
+            real_name=acc.real_name,
+            resident_id=_fictional_resident_id(i),
+            phone=f"1380057{i:04d}",
+            role=acc.role,
+            organization_code=acc.organization,
+        )
     say.print(f"  ✓ {len(accounts)} 实名账号 real-name accounts in {4 + len(DEPARTMENTS)} organizations")
 
     scenario_dir = home / "scenario"
@@ -109,11 +117,15 @@ def run_demo(home: Path, *, enterprises: int = 1290, seed: int = 2023, console: 
     result = verify_chain(rt.store, rt.audit.signer.public_key())
     if not result.ok:
         raise RuntimeError(f"audit verify failed: {result.problem}")
-    say.print(f"  ✓ 审计日志校验通过 audit log verified: {result.records} records, {result.checkpoints} signed checkpoints")
+    say.print(
+        f"  ✓ 审计日志校验通过 audit log verified: {result.records} records, {result.checkpoints} signed checkpoints"
+    )
 
     demo = {
-        "accounts": [{"username": a.username, "password": passwords[a.username], "role": a.role,
-                      "organization": a.organization} for a in accounts],
+        "accounts": [
+            {"username": a.username, "password": passwords[a.username], "role": a.role, "organization": a.organization}
+            for a in accounts
+        ],
         "scenario_data": str(scenario_dir),
         "grants": extra.get("grants", {}),
         "releases": extra.get("releases", {}),

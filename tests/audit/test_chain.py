@@ -57,10 +57,13 @@ def test_inserted_record_is_found(rt: Runtime) -> None:
     # make room by shifting the tail up, then insert a forged record with a self-consistent hash
     sql(rt, "UPDATE audit_records SET seq = seq + 1000 WHERE seq > 5")
     sql(rt, "UPDATE audit_records SET seq = seq - 999 WHERE seq > 1000")
-    sql(rt, "INSERT INTO audit_records (seq, at, actor, role, organization, action, object_type, object_id, "
-            "outcome, reason, request_id, details, prev_hash, hash) SELECT 6, at, 'mallory', role, organization, "
-            "action, object_type, 'forged', outcome, reason, request_id, details, hash, hash FROM audit_records "
-            "WHERE seq = 5")
+    sql(
+        rt,
+        "INSERT INTO audit_records (seq, at, actor, role, organization, action, object_type, object_id, "
+        "outcome, reason, request_id, details, prev_hash, hash) SELECT 6, at, 'mallory', role, organization, "
+        "action, object_type, 'forged', outcome, reason, request_id, details, hash, hash FROM audit_records "
+        "WHERE seq = 5",
+    )
     result = verify(rt)
     assert not result.ok and result.first_bad_seq == 6
 
@@ -130,12 +133,14 @@ def test_record_is_written_in_the_same_transaction_as_the_change(rt: Runtime) ->
 def test_cli_verify_exits_non_zero_naming_the_record(srt: Runtime) -> None:
     write_records(srt, 8)
     home = str(srt.settings.home)
-    ok = subprocess.run([sys.executable, "-m", "opdomain.cli", "audit", "verify", "--home", home],
-                        capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-m", "opdomain.cli", "audit", "verify", "--home", home], capture_output=True, text=True
+    )
     assert ok.returncode == 0, ok.stderr
     sql(srt, "UPDATE audit_records SET reason = 'covered up' WHERE seq = 4")
-    bad = subprocess.run([sys.executable, "-m", "opdomain.cli", "audit", "verify", "--home", home],
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "opdomain.cli", "audit", "verify", "--home", home], capture_output=True, text=True
+    )
     assert bad.returncode == 1
     assert "first bad record 4" in bad.stderr
 

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.conftest import seed_people
 
 from opdomain.audit.query import AuditFilter, search
 from opdomain.catalog.ingest import import_dataset, read_version, sweep_interrupted
@@ -24,7 +25,6 @@ from opdomain.catalog.service import get_dataset, list_imports
 from opdomain.errors import InvalidInput, NotFound, PermissionDenied
 from opdomain.identity.service import principal_for
 from opdomain.runtime import Runtime
-from tests.conftest import seed_people
 
 AMR = "amr/enterprise_registry.resource.json"
 HRSS = "hrss/insured_employees.resource.json"
@@ -97,8 +97,9 @@ def test_reimport_creates_a_new_version(rt: Runtime, people, scenario: Path) -> 
         ("phone", "1234", "mobile"),
     ],
 )
-def test_bad_cell_rejects_the_import_with_its_row_and_reason(rt: Runtime, people, scenario: Path, tmp_path: Path,
-                                                             column: str, value: str, code: str) -> None:
+def test_bad_cell_rejects_the_import_with_its_row_and_reason(
+    rt: Runtime, people, scenario: Path, tmp_path: Path, column: str, value: str, code: str
+) -> None:
     amr = principal_for(rt, "amr-staff")
     import_dataset(rt, amr, scenario / AMR)  # version 1, to be left intact
     desc = copy_table(scenario, tmp_path, AMR)
@@ -143,8 +144,17 @@ def test_file_not_matching_the_descriptor_is_refused(rt: Runtime, people, scenar
 def test_malformed_descriptor_lists_every_problem(rt: Runtime, people, tmp_path: Path) -> None:
     amr = principal_for(rt, "amr-staff")
     bad = tmp_path / "bad.resource.json"
-    bad.write_text(json.dumps({"name": "amr.x", "department": "amr", "path": "x.csv", "format": "csv",
-                               "schema": {"fields": [{"name": "a", "type": "money", "opdomain:grade": "L9"}]}}))
+    bad.write_text(
+        json.dumps(
+            {
+                "name": "amr.x",
+                "department": "amr",
+                "path": "x.csv",
+                "format": "csv",
+                "schema": {"fields": [{"name": "a", "type": "money", "opdomain:grade": "L9"}]},
+            }
+        )
+    )
     with pytest.raises(InvalidInput) as err:
         import_dataset(rt, amr, bad)
     assert err.value.code == "descriptor.invalid"
@@ -190,15 +200,20 @@ import_dataset(rt, principal_for(rt, "hrss-staff"), Path(sys.argv[2]), progress=
 """
 
 
-def test_import_killed_midway_leaves_previous_version_intact(rt: Runtime, people, scenario: Path,
-                                                             request: pytest.FixtureRequest) -> None:
+def test_import_killed_midway_leaves_previous_version_intact(
+    rt: Runtime, people, scenario: Path, request: pytest.FixtureRequest
+) -> None:
     hrss = principal_for(rt, "hrss-staff")
     first = import_dataset(rt, hrss, scenario / HRSS)
     before = read_version(rt, "hrss.insured_employees")
     url = rt.settings.database_url or ""
     schema = rt.store.schema or ""
-    proc = subprocess.Popen([sys.executable, "-c", KILL_CHILD, str(rt.settings.home), str(scenario / HRSS), url, schema],
-                            stdout=subprocess.PIPE, text=True, env={**os.environ})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILL_CHILD, str(rt.settings.home), str(scenario / HRSS), url, schema],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+    )
     assert proc.stdout is not None
     deadline = time.time() + 60
     line = ""

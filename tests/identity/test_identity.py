@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.conftest import resident_id, seed_people
 
 from opdomain.audit.log import SYSTEM
 from opdomain.audit.query import AuditFilter, search
@@ -12,7 +13,6 @@ from opdomain.identity import service
 from opdomain.identity.models import User
 from opdomain.runtime import Runtime
 from opdomain.web.app import create_app
-from tests.conftest import resident_id, seed_people
 
 
 def test_login_contract_returns_bearer_token(srt: Runtime) -> None:
@@ -66,7 +66,9 @@ def test_passwords_are_stored_as_argon2id(srt: Runtime) -> None:
 def test_logout_revokes_the_token(srt: Runtime) -> None:
     pw = seed_people(srt)
     client = TestClient(create_app(srt))
-    token = client.post("/api/v1/auth/login", json={"username": "auditor", "password": pw["auditor"]}).json()["access_token"]
+    token = client.post("/api/v1/auth/login", json={"username": "auditor", "password": pw["auditor"]}).json()[
+        "access_token"
+    ]
     h = {"Authorization": f"Bearer {token}"}
     assert client.post("/api/v1/auth/logout", headers=h).status_code == 204
     r = client.get("/api/v1/me", headers=h)
@@ -84,27 +86,63 @@ def test_users_are_real_named_with_a_valid_resident_id(rt: Runtime) -> None:
     seed_people(rt)
     bad_id = resident_id(40)[:-1] + ("0" if resident_id(40)[-1] != "0" else "1")
     with pytest.raises(InvalidInput) as err:
-        service.create_user(rt, SYSTEM, username="x1", password="long-enough-pw", real_name="某人",
-                            resident_id=bad_id, phone="13900001111", role="analyst", organization_code="op1")
+        service.create_user(
+            rt,
+            SYSTEM,
+            username="x1",
+            password="long-enough-pw",
+            real_name="某人",
+            resident_id=bad_id,
+            phone="13900001111",
+            role="analyst",
+            organization_code="op1",
+        )
     assert err.value.code == "user.bad_resident_id"
     with pytest.raises(InvalidInput):
-        service.create_user(rt, SYSTEM, username="x2", password="long-enough-pw", real_name="某人",
-                            resident_id=resident_id(41), phone="12345", role="analyst", organization_code="op1")
+        service.create_user(
+            rt,
+            SYSTEM,
+            username="x2",
+            password="long-enough-pw",
+            real_name="某人",
+            resident_id=resident_id(41),
+            phone="12345",
+            role="analyst",
+            organization_code="op1",
+        )
 
 
 def test_role_must_fit_the_organization(rt: Runtime) -> None:
     seed_people(rt)
     with pytest.raises(InvalidInput) as err:
-        service.create_user(rt, SYSTEM, username="x3", password="long-enough-pw", real_name="某人",
-                            resident_id=resident_id(42), phone="13900001112", role="reviewer", organization_code="op1")
+        service.create_user(
+            rt,
+            SYSTEM,
+            username="x3",
+            password="long-enough-pw",
+            real_name="某人",
+            resident_id=resident_id(42),
+            phone="13900001112",
+            role="reviewer",
+            organization_code="op1",
+        )
     assert err.value.code == "user.role_org_mismatch"
 
 
 def test_usernames_are_unique(rt: Runtime) -> None:
     seed_people(rt)
     with pytest.raises(Conflict):
-        service.create_user(rt, SYSTEM, username="analyst", password="long-enough-pw", real_name="某人",
-                            resident_id=resident_id(43), phone="13900001113", role="analyst", organization_code="op1")
+        service.create_user(
+            rt,
+            SYSTEM,
+            username="analyst",
+            password="long-enough-pw",
+            real_name="某人",
+            resident_id=resident_id(43),
+            phone="13900001113",
+            role="analyst",
+            organization_code="op1",
+        )
 
 
 def test_refused_permission_is_audited(rt: Runtime) -> None:

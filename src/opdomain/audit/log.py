@@ -33,9 +33,12 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 
 
 class ActorLike(Protocol):
-    username: str
-    role: str
-    organization_code: str
+    @property
+    def username(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def organization_code(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -70,25 +73,68 @@ def _ts(at: datetime) -> str:
     return at.replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
-def canonical(seq: int, at: datetime, actor: str, role: str, organization: str, action: str,
-              object_type: str, object_id: str, grant_id: str | None, outcome: str, reason: str,
-              request_id: str, details: str, prev_hash: str) -> bytes:
-    fields = (str(seq), _ts(at), actor, role, organization, action, object_type, object_id,
-              grant_id or "", outcome, reason, request_id, details, prev_hash)
+def canonical(
+    seq: int,
+    at: datetime,
+    actor: str,
+    role: str,
+    organization: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    grant_id: str | None,
+    outcome: str,
+    reason: str,
+    request_id: str,
+    details: str,
+    prev_hash: str,
+) -> bytes:
+    fields = (
+        str(seq),
+        _ts(at),
+        actor,
+        role,
+        organization,
+        action,
+        object_type,
+        object_id,
+        grant_id or "",
+        outcome,
+        reason,
+        request_id,
+        details,
+        prev_hash,
+    )
     return "\x1f".join(fields).encode()
 
 
 def record_hash(rec: AuditRecord, digest: Callable[[bytes], str]) -> str:
-    return digest(canonical(rec.seq, rec.at, rec.actor, rec.role, rec.organization, rec.action,
-                            rec.object_type, rec.object_id, rec.grant_id, rec.outcome, rec.reason,
-                            rec.request_id, rec.details, rec.prev_hash))
+    return digest(
+        canonical(
+            rec.seq,
+            rec.at,
+            rec.actor,
+            rec.role,
+            rec.organization,
+            rec.action,
+            rec.object_type,
+            rec.object_id,
+            rec.grant_id,
+            rec.outcome,
+            rec.reason,
+            rec.request_id,
+            rec.details,
+            rec.prev_hash,
+        )
+    )
 
 
 class AuditLog:
     """Appends to and reads the chain of one records store."""
 
-    def __init__(self, store: Store, signer: Ed25519PrivateKey, *, algorithm: str = "sha256",
-                 checkpoint_every: int = 1000) -> None:
+    def __init__(
+        self, store: Store, signer: Ed25519PrivateKey, *, algorithm: str = "sha256", checkpoint_every: int = 1000
+    ) -> None:
         self.store = store
         self.signer = signer
         self.key_id = public_key_id(signer.public_key())
@@ -106,16 +152,34 @@ class AuditLog:
             session.flush()
         return head
 
-    def record(self, session: Session, actor: ActorLike, action: str, object_type: str, object_id: str,
-               *, outcome: str = "allowed", reason: str = "", grant_id: str | None = None,
-               details: dict[str, Any] | None = None) -> AuditRecord:
+    def record(
+        self,
+        session: Session,
+        actor: ActorLike,
+        action: str,
+        object_type: str,
+        object_id: str,
+        *,
+        outcome: str = "allowed",
+        reason: str = "",
+        grant_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> AuditRecord:
         """Appends one record inside the caller's transaction."""
         head = self._head(session)
         digest = hasher(head.algorithm)
         rec = AuditRecord(
-            seq=head.seq + 1, at=utcnow().replace(tzinfo=None), actor=actor.username, role=actor.role,
-            organization=actor.organization_code, action=action, object_type=object_type,
-            object_id=str(object_id)[:200], grant_id=grant_id, outcome=outcome, reason=reason,
+            seq=head.seq + 1,
+            at=utcnow().replace(tzinfo=None),
+            actor=actor.username,
+            role=actor.role,
+            organization=actor.organization_code,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id)[:200],
+            grant_id=grant_id,
+            outcome=outcome,
+            reason=reason,
             request_id=request_id_var.get(),
             details=json.dumps(details or {}, sort_keys=True, ensure_ascii=False, default=str),
             prev_hash=head.hash,
@@ -141,10 +205,27 @@ class AuditLog:
             s.add(self._checkpoint(head.seq, head.hash))
             return head.seq
 
-    def record_refusal(self, actor: ActorLike, action: str, object_type: str, object_id: str, *,
-                       reason: str, grant_id: str | None = None,
-                       details: dict[str, Any] | None = None) -> None:
+    def record_refusal(
+        self,
+        actor: ActorLike,
+        action: str,
+        object_type: str,
+        object_id: str,
+        *,
+        reason: str,
+        grant_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         """Audits a refused action in its own transaction (the action's own was rolled back)."""
         with self.store.session() as s:
-            self.record(s, actor, action, object_type, object_id, outcome="refused", reason=reason,
-                        grant_id=grant_id, details=details)
+            self.record(
+                s,
+                actor,
+                action,
+                object_type,
+                object_id,
+                outcome="refused",
+                reason=reason,
+                grant_id=grant_id,
+                details=details,
+            )

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
 
 def _plain(obj: Any) -> Any:
-    return dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) else obj
+    return dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) and not isinstance(obj, type) else obj
 
 
 @router.get("/departments")
@@ -43,8 +43,9 @@ class ForbidRequest(BaseModel):
 
 
 @router.post("/datasets/{name}/forbidden")
-def forbid(name: str, body: ForbidRequest, request: Request,
-           principal: Principal = Depends(require("dataset.forbid"))) -> dict[str, Any]:
+def forbid(
+    name: str, body: ForbidRequest, request: Request, principal: Principal = Depends(require("dataset.forbid"))
+) -> dict[str, Any]:
     rt = runtime(request)
     try:
         return _plain(service.mark_forbidden(rt, principal, name, category=body.category, reason=body.reason))  # type: ignore[no-any-return]
@@ -62,14 +63,19 @@ def imports(request: Request, principal: Principal = Depends(require("imports.re
 
 
 @router.get("/imports/{import_id}")
-def import_detail(import_id: str, request: Request,
-                  principal: Principal = Depends(require("imports.read"))) -> dict[str, Any]:
+def import_detail(
+    import_id: str, request: Request, principal: Principal = Depends(require("imports.read"))
+) -> dict[str, Any]:
     return _plain(service.get_import(runtime(request), principal, import_id))  # type: ignore[no-any-return]
 
 
 @router.post("/imports", status_code=201)
-def create_import(request: Request, descriptor: UploadFile = File(...), data: UploadFile = File(...),
-                  principal: Principal = Depends(require("dataset.import"))) -> dict[str, Any]:
+def create_import(
+    request: Request,
+    descriptor: UploadFile = File(...),
+    data: UploadFile = File(...),
+    principal: Principal = Depends(require("dataset.import")),
+) -> dict[str, Any]:
     """Uploads a descriptor and its CSV or Parquet file; the import runs before the response."""
     rt = runtime(request)
     upload_dir = Path(tempfile.mkdtemp(prefix="upload-", dir=rt.settings.work_dir))

@@ -68,8 +68,7 @@ def load(path: Path, *, data_file: Path | None = None) -> Descriptor:
     try:
         raw = json.loads(raw_bytes)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput("descriptor.invalid",
-                           msg.DESCRIPTOR_INVALID.format(problems=f"JSON: {exc}")) from exc
+        raise InvalidInput("descriptor.invalid", msg.DESCRIPTOR_INVALID.format(problems=f"JSON: {exc}")) from exc
     return parse(raw, base=path.parent, sha256=hashlib.sha256(raw_bytes).hexdigest(), data_file=data_file)
 
 
@@ -128,8 +127,18 @@ def parse(raw: Any, *, base: Path, sha256: str = "", data_file: Path | None = No
         if subject is not None and subject not in SUBJECTS:
             problems.append(f"{fname}.opdomain:subject: {subject!r} not one of {', '.join(SUBJECTS)}")
         cons = f.get("constraints") or {}
-        fields.append(FieldSpec(fname, str(ftype), str(f.get("title", "")), str(grade), ident, subject,
-                                bool(cons.get("required", False)), bool(cons.get("unique", False))))
+        fields.append(
+            FieldSpec(
+                fname,
+                str(ftype),
+                str(f.get("title", "")),
+                str(grade),
+                ident,
+                subject,
+                bool(cons.get("required", False)),
+                bool(cons.get("unique", False)),
+            )
+        )
     subjects = [f.subject for f in fields if f.subject]
     for s in set(subjects):
         if subjects.count(s) > 1:
@@ -141,14 +150,26 @@ def parse(raw: Any, *, base: Path, sha256: str = "", data_file: Path | None = No
         if k not in seen:
             problems.append(f"schema.primaryKey: {k!r} is not a field")
     forbidden = raw.get("opdomain:forbidden")
-    if forbidden is not None:
-        if not isinstance(forbidden, dict) or forbidden.get("category") not in FORBIDDEN_CATEGORIES:
-            problems.append(f"opdomain:forbidden: needs a category among {', '.join(FORBIDDEN_CATEGORIES)}")
+    if forbidden is not None and (
+        not isinstance(forbidden, dict) or forbidden.get("category") not in FORBIDDEN_CATEGORIES
+    ):
+        problems.append(f"opdomain:forbidden: needs a category among {', '.join(FORBIDDEN_CATEGORIES)}")
     if problems:
-        raise InvalidInput("descriptor.invalid", msg.DESCRIPTOR_INVALID.format(problems="; ".join(problems)),
-                           details={"problems": problems})
+        raise InvalidInput(
+            "descriptor.invalid",
+            msg.DESCRIPTOR_INVALID.format(problems="; ".join(problems)),
+            details={"problems": problems},
+        )
     return Descriptor(
-        name=str(name), department=str(department), title=str(raw.get("title", "")),
-        description=str(raw.get("description", "")), path=path, format=str(fmt), fields=tuple(fields),
-        primary_key=tuple(pk), forbidden=forbidden, sha256=sha256, alternates=alternates,
+        name=str(name),
+        department=str(department),
+        title=str(raw.get("title", "")),
+        description=str(raw.get("description", "")),
+        path=path,
+        format=str(fmt),
+        fields=tuple(fields),
+        primary_key=tuple(pk),
+        forbidden=forbidden,
+        sha256=sha256,
+        alternates=alternates,
     )

@@ -71,26 +71,37 @@ def _check_caller(rt: Runtime, principal: Principal, d: desc_mod.Descriptor) -> 
     if dept.kind != "provider":
         raise InvalidInput("import.not_provider", msg.NOT_A_PROVIDER.format(code=d.department))
     if principal.role != Role.PROVIDER or principal.organization_code != d.department:
-        raise PermissionDenied("auth.other_organization",
-                               msg.NOT_A_PROVIDER.format(code=f"{principal.organization_code}≠{d.department}"))
+        raise PermissionDenied(
+            "auth.other_organization", msg.NOT_A_PROVIDER.format(code=f"{principal.organization_code}≠{d.department}")
+        )
 
 
-def import_dataset(rt: Runtime, principal: Principal, descriptor_path: Path, data_file: Path | None = None,
-                   progress: Progress | None = None) -> ImportView:
+def import_dataset(
+    rt: Runtime,
+    principal: Principal,
+    descriptor_path: Path,
+    data_file: Path | None = None,
+    progress: Progress | None = None,
+) -> ImportView:
     """Imports one file as a new version of the descriptor's dataset; see the module docstring."""
     try:
         d = desc_mod.load(descriptor_path, data_file=data_file)
         _check_caller(rt, principal, d)
     except DomainError as exc:
-        rt.audit.record_refusal(principal, "dataset.import", "dataset", str(descriptor_path.name),
-                                reason=exc.code, details={"message_en": exc.message.en})
+        rt.audit.record_refusal(
+            principal,
+            "dataset.import",
+            "dataset",
+            str(descriptor_path.name),
+            reason=exc.code,
+            details={"message_en": exc.message.en},
+        )
         raise
     run_id = _start_run(rt, principal, d)
     try:
         return _run(rt, principal, d, run_id, progress or (lambda *_: None))
     except DomainError as exc:
-        _finish_run(rt, principal, run_id, status="rejected" if exc.code == "import.bad_rows" else "failed",
-                    error=exc)
+        _finish_run(rt, principal, run_id, status="rejected" if exc.code == "import.bad_rows" else "failed", error=exc)
         raise
     except Exception as exc:
         _finish_run(rt, principal, run_id, status="failed", error=exc)
@@ -99,12 +110,23 @@ def import_dataset(rt: Runtime, principal: Principal, descriptor_path: Path, dat
 
 def _start_run(rt: Runtime, principal: Principal, d: desc_mod.Descriptor) -> str:
     with rt.store.session() as s:
-        run = ImportRun(dataset_name=d.name, department_code=d.department, actor=principal.username,
-                        status="running", source_name=d.path.name)
+        run = ImportRun(
+            dataset_name=d.name,
+            department_code=d.department,
+            actor=principal.username,
+            status="running",
+            source_name=d.path.name,
+        )
         s.add(run)
         s.flush()
-        rt.audit.record(s, principal, "dataset.import.start", "dataset", d.name,
-                        details={"import_id": run.id, "source": d.path.name})
+        rt.audit.record(
+            s,
+            principal,
+            "dataset.import.start",
+            "dataset",
+            d.name,
+            details={"import_id": run.id, "source": d.path.name},
+        )
         return run.id
 
 
@@ -123,9 +145,16 @@ def _finish_run(rt: Runtime, principal: Principal, run_id: str, *, status: str, 
         else:
             report.update(message="导入失败", message_en=f"import failed: {type(error).__name__}", code="import.failed")
         run.status, run.report, run.finished_at = status, json.dumps(report, ensure_ascii=False), utcnow()
-        rt.audit.record(s, principal, "dataset.import", "dataset", run.dataset_name, outcome="refused",
-                        reason=report.get("code", status),
-                        details={"import_id": run_id, "rows_total": run.rows_total, "rows_bad": run.rows_bad})
+        rt.audit.record(
+            s,
+            principal,
+            "dataset.import",
+            "dataset",
+            run.dataset_name,
+            outcome="refused",
+            reason=report.get("code", status),
+            details={"import_id": run_id, "rows_total": run.rows_total, "rows_bad": run.rows_bad},
+        )
 
 
 def _connect(rt: Runtime) -> duckdb.DuckDBPyConnection:
@@ -146,8 +175,10 @@ def _run(rt: Runtime, principal: Principal, d: desc_mod.Descriptor, run_id: str,
         path_lit = str(d.path).replace("'", "''")
         try:
             if d.format == "csv":
-                reader = (f"read_csv('{path_lit}', header=true, all_varchar=true, delim=',', quote='\"', "
-                          "escape='\"', strict_mode=true, null_padding=false)")
+                reader = (
+                    f"read_csv('{path_lit}', header=true, all_varchar=true, delim=',', quote='\"', "
+                    "escape='\"', strict_mode=true, null_padding=false)"
+                )
                 cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
                 select_list = ", ".join(f"nullif({_q(c)}, '') AS {_q(c)}" for c in cols)
             else:
@@ -158,14 +189,16 @@ def _run(rt: Runtime, principal: Principal, d: desc_mod.Descriptor, run_id: str,
             missing = [c for c in expected if c not in cols]
             extra = [c for c in cols if c not in expected]
             if missing or extra:
-                raise InvalidInput("import.columns_mismatch",
-                                   msg.COLUMNS_MISMATCH.format(missing=", ".join(missing) or "-",
-                                                               extra=", ".join(extra) or "-"),
-                                   details={"missing": missing, "extra": extra})
+                raise InvalidInput(
+                    "import.columns_mismatch",
+                    msg.COLUMNS_MISMATCH.format(missing=", ".join(missing) or "-", extra=", ".join(extra) or "-"),
+                    details={"missing": missing, "extra": extra},
+                )
             con.execute(f"CREATE TABLE raw AS SELECT row_number() OVER () AS __row, {select_list} FROM {reader}")
         except duckdb.Error as exc:
-            raise InvalidInput("import.unreadable",
-                               msg.DATA_UNREADABLE.format(path=d.path.name, reason=str(exc).splitlines()[0][:300])) from exc
+            raise InvalidInput(
+                "import.unreadable", msg.DATA_UNREADABLE.format(path=d.path.name, reason=str(exc).splitlines()[0][:300])
+            ) from exc
         total = int(con.execute("SELECT count(*) FROM raw").fetchall()[0][0])
         if total == 0:
             raise InvalidInput("import.empty", msg.EMPTY_FILE)
@@ -173,9 +206,17 @@ def _run(rt: Runtime, principal: Principal, d: desc_mod.Descriptor, run_id: str,
         issues, rows_bad = _validate(con, d, total)
         progress("validate", total, total)
         if rows_bad:
-            raise InvalidInput("import.bad_rows", msg.BAD_ROWS.format(bad=rows_bad, total=total), details={
-                "import_id": run_id, "issues": issues, "truncated": len(issues) >= MAX_REPORTED_ISSUES,
-                "rows_total": total, "rows_bad": rows_bad})
+            raise InvalidInput(
+                "import.bad_rows",
+                msg.BAD_ROWS.format(bad=rows_bad, total=total),
+                details={
+                    "import_id": run_id,
+                    "issues": issues,
+                    "truncated": len(issues) >= MAX_REPORTED_ISSUES,
+                    "rows_total": total,
+                    "rows_bad": rows_bad,
+                },
+            )
         return _land(rt, principal, d, run_id, con, total, source_sha, progress)
     finally:
         con.close()
@@ -190,30 +231,41 @@ def _validate(con: duckdb.DuckDBPyConnection, d: desc_mod.Descriptor, total: int
         if f.required or f.name in d.primary_key:
             checks.append(f"SELECT __row, '{lit}' AS col, 'required' AS code FROM raw WHERE {c} IS NULL")
         if f.type != "string":
-            checks.append(f"SELECT __row, '{lit}', 'type' FROM raw WHERE {c} IS NOT NULL "
-                          f"AND TRY_CAST({c} AS {_DUCK_TYPES[f.type]}) IS NULL")
+            checks.append(
+                f"SELECT __row, '{lit}', 'type' FROM raw WHERE {c} IS NOT NULL "
+                f"AND TRY_CAST({c} AS {_DUCK_TYPES[f.type]}) IS NULL"
+            )
         ident_sql = _identifier_check_sql(f.identifier, c)
         if ident_sql:
-            checks.append(f"SELECT __row, '{lit}', '{f.identifier}' FROM raw WHERE {c} IS NOT NULL "
-                          f"AND NOT coalesce({ident_sql}, false)")
+            checks.append(
+                f"SELECT __row, '{lit}', '{f.identifier}' FROM raw WHERE {c} IS NOT NULL "
+                f"AND NOT coalesce({ident_sql}, false)"
+            )
         if f.unique and (f.name,) != tuple(d.primary_key):
-            checks.append(f"SELECT __row, '{lit}', 'unique' FROM (SELECT __row, count(*) OVER (PARTITION BY {c}) n "
-                          f"FROM raw WHERE {c} IS NOT NULL) WHERE n > 1")
+            checks.append(
+                f"SELECT __row, '{lit}', 'unique' FROM (SELECT __row, count(*) OVER (PARTITION BY {c}) n "
+                f"FROM raw WHERE {c} IS NOT NULL) WHERE n > 1"
+            )
     if d.primary_key:
         keys = ", ".join(_q(k) for k in d.primary_key)
         label = ",".join(d.primary_key).replace("'", "''")
-        checks.append(f"SELECT __row, '{label}', 'unique' FROM (SELECT __row, count(*) OVER (PARTITION BY {keys}) n "
-                      f"FROM raw) WHERE n > 1")
+        checks.append(
+            f"SELECT __row, '{label}', 'unique' FROM (SELECT __row, count(*) OVER (PARTITION BY {keys}) n "
+            f"FROM raw) WHERE n > 1"
+        )
     con.execute("CREATE TABLE issues AS " + " UNION ALL ".join(checks))
     rows_bad = int(con.execute("SELECT count(DISTINCT __row) FROM issues").fetchall()[0][0])
-    sample = con.execute(f"SELECT __row, col, code FROM issues ORDER BY __row, col LIMIT {MAX_REPORTED_ISSUES}").fetchall()
+    sample = con.execute(
+        f"SELECT __row, col, code FROM issues ORDER BY __row, col LIMIT {MAX_REPORTED_ISSUES}"
+    ).fetchall()
     types = {f.name: f.type for f in d.fields}
     out = []
     for row, col, code in sample:
         m = msg.ISSUE_MESSAGES[code].format(type=types.get(col, "")) if code == "type" else msg.ISSUE_MESSAGES[code]
         # the file's line number: the header is line 1
-        out.append({"row": int(row), "line": int(row) + 1, "column": col, "code": code,
-                    "message": m.zh, "message_en": m.en})
+        out.append(
+            {"row": int(row), "line": int(row) + 1, "column": col, "code": code, "message": m.zh, "message_en": m.en}
+        )
     return out, rows_bad
 
 
@@ -281,7 +333,7 @@ class _EncryptingFile:
         cut = len(data) if final else (len(data) // vault.SEGMENT - 1) * vault.SEGMENT
         off = 0
         while off + vault.SEGMENT <= cut:
-            self._emit(data[off:off + vault.SEGMENT], last=final and off + vault.SEGMENT == len(data))
+            self._emit(data[off : off + vault.SEGMENT], last=final and off + vault.SEGMENT == len(data))
             off += vault.SEGMENT
         if final and (off < len(data) or not self._started):
             self._emit(data[off:], last=True)
@@ -305,10 +357,17 @@ class _EncryptingFile:
         return self._digest.hexdigest()
 
 
-def _land(rt: Runtime, principal: Principal, d: desc_mod.Descriptor, run_id: str,
-          con: duckdb.DuckDBPyConnection, total: int, source_sha: str, progress: Progress) -> ImportView:
-    typed = ", ".join(
-        f"CAST({_q(f.name)} AS {_DUCK_TYPES[f.type]}) AS {_q(f.name)}" for f in d.fields)
+def _land(
+    rt: Runtime,
+    principal: Principal,
+    d: desc_mod.Descriptor,
+    run_id: str,
+    con: duckdb.DuckDBPyConnection,
+    total: int,
+    source_sha: str,
+    progress: Progress,
+) -> ImportView:
+    typed = ", ".join(f"CAST({_q(f.name)} AS {_DUCK_TYPES[f.type]}) AS {_q(f.name)}" for f in d.fields)
     schema = pa.schema([(f.name, _arrow_type(f.type)) for f in d.fields])
     dek = vault.new_data_key()
     rel_dir = Path(d.name)
@@ -335,8 +394,12 @@ def _land(rt: Runtime, principal: Principal, d: desc_mod.Descriptor, run_id: str
             s.add(ds)
             s.flush()
         version = (ds.current_version or 0) + 1
-        prev_max = s.scalar(select(DatasetVersion.version).where(DatasetVersion.dataset_id == ds.id)
-                            .order_by(DatasetVersion.version.desc()).limit(1))
+        prev_max = s.scalar(
+            select(DatasetVersion.version)
+            .where(DatasetVersion.dataset_id == ds.id)
+            .order_by(DatasetVersion.version.desc())
+            .limit(1)
+        )
         version = max(version, (prev_max or 0) + 1)
         ds.title, ds.description, ds.primary_key = d.title, d.description, ",".join(d.primary_key)
         if d.forbidden is not None:
@@ -345,24 +408,63 @@ def _land(rt: Runtime, principal: Principal, d: desc_mod.Descriptor, run_id: str
         ds.columns.clear()
         s.flush()
         for i, f in enumerate(d.fields):
-            ds.columns.append(DatasetColumn(position=i, name=f.name, title=f.title, type=f.type, grade=f.grade,
-                                            identifier=f.identifier, subject=f.subject, required=f.required,
-                                            unique=f.unique or (f.name,) == tuple(d.primary_key)))
+            ds.columns.append(
+                DatasetColumn(
+                    position=i,
+                    name=f.name,
+                    title=f.title,
+                    type=f.type,
+                    grade=f.grade,
+                    identifier=f.identifier,
+                    subject=f.subject,
+                    required=f.required,
+                    unique=f.unique or (f.name,) == tuple(d.primary_key),
+                )
+            )
         context = f"{d.name}:{version}:{run_id}"
-        s.add(DatasetVersion(dataset_id=ds.id, version=version, rows=total, file=str(rel_dir / target.name),
-                             cipher=rt.cipher, wrapped_key=vault.wrap_key(rt.master_key, dek, context),
-                             ciphertext_sha256=sink.sha256, source_name=d.path.name, source_sha256=source_sha,
-                             descriptor_sha256=d.sha256, import_id=run_id))
+        s.add(
+            DatasetVersion(
+                dataset_id=ds.id,
+                version=version,
+                rows=total,
+                file=str(rel_dir / target.name),
+                cipher=rt.cipher,
+                wrapped_key=vault.wrap_key(rt.master_key, dek, context),
+                ciphertext_sha256=sink.sha256,
+                source_name=d.path.name,
+                source_sha256=source_sha,
+                descriptor_sha256=d.sha256,
+                import_id=run_id,
+            )
+        )
         ds.current_version = version
         run = s.get(ImportRun, run_id)
         assert run is not None
         run.status, run.rows_total, run.rows_bad, run.version, run.finished_at = "landed", total, 0, version, utcnow()
-        run.report = json.dumps({"issues": [], "truncated": False, "code": "import.landed",
-                                 "message": f"已导入 {total} 行，版本 {version}",
-                                 "message_en": f"{total} rows landed as version {version}"}, ensure_ascii=False)
-        rt.audit.record(s, principal, "dataset.import", "dataset", d.name,
-                        details={"import_id": run_id, "version": version, "rows": total,
-                                 "source_sha256": source_sha, "ciphertext_sha256": sink.sha256})
+        run.report = json.dumps(
+            {
+                "issues": [],
+                "truncated": False,
+                "code": "import.landed",
+                "message": f"已导入 {total} 行，版本 {version}",
+                "message_en": f"{total} rows landed as version {version}",
+            },
+            ensure_ascii=False,
+        )
+        rt.audit.record(
+            s,
+            principal,
+            "dataset.import",
+            "dataset",
+            d.name,
+            details={
+                "import_id": run_id,
+                "version": version,
+                "rows": total,
+                "source_sha256": source_sha,
+                "ciphertext_sha256": sink.sha256,
+            },
+        )
         s.flush()
         view = import_view(run)
     progress("done", total, total)
@@ -370,8 +472,13 @@ def _land(rt: Runtime, principal: Principal, d: desc_mod.Descriptor, run_id: str
 
 
 def _arrow_type(t: str) -> pa.DataType:
-    return {"string": pa.string(), "integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_(),
-            "date": pa.date32()}[t]
+    return {
+        "string": pa.string(),
+        "integer": pa.int64(),
+        "number": pa.float64(),
+        "boolean": pa.bool_(),
+        "date": pa.date32(),
+    }[t]
 
 
 def key_context(dataset: str, version: int, import_id: str) -> str:
@@ -388,7 +495,9 @@ def read_version(rt: Runtime, dataset: str) -> pa.Table:
     with rt.store.session() as s:
         ds = s.scalar(select(Dataset).where(Dataset.name == dataset))
         assert ds is not None
-        v = s.scalar(select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id, DatasetVersion.version == version))
+        v = s.scalar(
+            select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id, DatasetVersion.version == version)
+        )
         assert v is not None
         import_id = v.import_id
     if wrapped is None:
@@ -405,8 +514,14 @@ def sweep_interrupted(rt: Runtime) -> int:
     with rt.store.session() as s:
         for run in s.scalars(select(ImportRun).where(ImportRun.status == "running")):
             run.status, run.finished_at = "failed", utcnow()
-            run.report = json.dumps({"issues": [], "code": "import.interrupted", "message": "导入进程中断，数据域未改变",
-                                     "message_en": "the import process was interrupted; the domain is unchanged"},
-                                    ensure_ascii=False)
+            run.report = json.dumps(
+                {
+                    "issues": [],
+                    "code": "import.interrupted",
+                    "message": "导入进程中断，数据域未改变",
+                    "message_en": "the import process was interrupted; the domain is unchanged",
+                },
+                ensure_ascii=False,
+            )
             n += 1
     return n

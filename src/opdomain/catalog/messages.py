@@ -7,10 +7,14 @@ DESCRIPTOR_INVALID = Message("数据集描述文件有误：{problems}", "invali
 UNKNOWN_DEPARTMENT = Message("数据提供单位不存在：{code}", "unknown provider department: {code}")
 NOT_A_PROVIDER = Message("{code} 不是数据提供单位", "{code} is not a provider department")
 DATA_UNREADABLE = Message("无法读取数据文件：{path}（{reason}）", "cannot read the data file: {path} ({reason})")
-COLUMNS_MISMATCH = Message("数据文件的列与描述不一致：缺少 {missing}，多出 {extra}",
-                           "the file's columns do not match the descriptor: missing {missing}, unexpected {extra}")
-BAD_ROWS = Message("导入被拒绝：{bad} 行不合格（共 {total} 行），数据域未改变；详见质量报告",
-                   "import rejected: {bad} bad rows of {total}; the domain is unchanged; see the quality report")
+COLUMNS_MISMATCH = Message(
+    "数据文件的列与描述不一致：缺少 {missing}，多出 {extra}",
+    "the file's columns do not match the descriptor: missing {missing}, unexpected {extra}",
+)
+BAD_ROWS = Message(
+    "导入被拒绝：{bad} 行不合格（共 {total} 行），数据域未改变；详见质量报告",
+    "import rejected: {bad} bad rows of {total}; the domain is unchanged; see the quality report",
+)
 EMPTY_FILE = Message("数据文件没有数据行", "the data file has no data rows")
 DATASET_NOT_FOUND = Message("数据集不存在：{name}", "dataset not found: {name}")
 NO_VERSION = Message("数据集 {name} 尚无已导入的版本", "dataset {name} has no imported version yet")

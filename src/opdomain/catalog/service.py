@@ -82,21 +82,43 @@ class ImportView:
 def _dataset_view(ds: Dataset, dept: Organization, versions: list[DatasetVersion]) -> DatasetView:
     current = next((v for v in versions if v.version == ds.current_version), None)
     return DatasetView(
-        name=ds.name, title=ds.title, description=ds.description, department_code=dept.code,
-        department_name=dept.name, forbidden=ds.forbidden, forbidden_category=ds.forbidden_category,
-        forbidden_reason=ds.forbidden_reason, primary_key=tuple(k for k in ds.primary_key.split(",") if k),
-        current_version=ds.current_version, rows=current.rows if current else None,
-        columns=tuple(ColumnView(c.name, c.title, c.type, c.grade, c.identifier, c.subject, c.required, c.unique)
-                      for c in ds.columns),
-        versions=tuple(VersionView(v.version, v.rows, v.created_at, v.source_name, v.source_sha256, v.import_id)
-                       for v in sorted(versions, key=lambda v: -v.version)),
+        name=ds.name,
+        title=ds.title,
+        description=ds.description,
+        department_code=dept.code,
+        department_name=dept.name,
+        forbidden=ds.forbidden,
+        forbidden_category=ds.forbidden_category,
+        forbidden_reason=ds.forbidden_reason,
+        primary_key=tuple(k for k in ds.primary_key.split(",") if k),
+        current_version=ds.current_version,
+        rows=current.rows if current else None,
+        columns=tuple(
+            ColumnView(c.name, c.title, c.type, c.grade, c.identifier, c.subject, c.required, c.unique)
+            for c in ds.columns
+        ),
+        versions=tuple(
+            VersionView(v.version, v.rows, v.created_at, v.source_name, v.source_sha256, v.import_id)
+            for v in sorted(versions, key=lambda v: -v.version)
+        ),
     )
 
 
 def import_view(run: ImportRun) -> ImportView:
-    return ImportView(run.id, run.dataset_name, run.department_code, run.actor, run.status, run.source_name,
-                      run.rows_total, run.rows_bad, run.version, run.started_at, run.finished_at,
-                      json.loads(run.report or "{}"))
+    return ImportView(
+        run.id,
+        run.dataset_name,
+        run.department_code,
+        run.actor,
+        run.status,
+        run.source_name,
+        run.rows_total,
+        run.rows_bad,
+        run.version,
+        run.started_at,
+        run.finished_at,
+        json.loads(run.report or "{}"),
+    )
 
 
 def list_departments(rt: Runtime) -> list[tuple[str, str, int]]:
@@ -105,7 +127,8 @@ def list_departments(rt: Runtime) -> list[tuple[str, str, int]]:
             select(Organization.code, Organization.name, func.count(Dataset.id))
             .outerjoin(Dataset, Dataset.department_id == Organization.id)
             .where(Organization.kind == "provider")
-            .group_by(Organization.code, Organization.name).order_by(Organization.code)
+            .group_by(Organization.code, Organization.name)
+            .order_by(Organization.code)
         ).all()
         return [(r[0], r[1], int(r[2])) for r in rows]
 
@@ -166,8 +189,15 @@ def mark_forbidden(rt: Runtime, principal: Principal, name: str, *, category: st
         ds.forbidden = category is not None
         ds.forbidden_category = category
         ds.forbidden_reason = reason if category else None
-        rt.audit.record(s, principal, "dataset.forbid" if category else "dataset.unforbid", "dataset", name,
-                        reason=reason, details={"category": category})
+        rt.audit.record(
+            s,
+            principal,
+            "dataset.forbid" if category else "dataset.unforbid",
+            "dataset",
+            name,
+            reason=reason,
+            details={"category": category},
+        )
     return get_dataset(rt, principal, name)
 
 
@@ -183,7 +213,10 @@ def current_file(rt: Runtime, name: str) -> tuple[Path, bytes | None, str, int]:
             raise NotFound("dataset.not_found", msg.DATASET_NOT_FOUND.format(name=name))
         if ds.current_version is None:
             raise NotFound("dataset.no_version", msg.NO_VERSION.format(name=name))
-        v = s.scalar(select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id,
-                                                  DatasetVersion.version == ds.current_version))
+        v = s.scalar(
+            select(DatasetVersion).where(
+                DatasetVersion.dataset_id == ds.id, DatasetVersion.version == ds.current_version
+            )
+        )
         assert v is not None
         return rt.settings.data_dir / v.file, v.wrapped_key, v.cipher, v.version

@@ -48,8 +48,13 @@ def require(permission: str) -> Callable[..., Principal]:
 
     def dependency(request: Request) -> Principal:
         principal = current_principal(request)
-        service.authorize(runtime(request), principal, permission, object_type="route",
-                          object_id=f"{request.method} {request.url.path}")
+        service.authorize(
+            runtime(request),
+            principal,
+            permission,
+            object_type="route",
+            object_id=f"{request.method} {request.url.path}",
+        )
         return principal
 
     dependency.permission = permission  # type: ignore[attr-defined]
@@ -77,7 +82,7 @@ class LoginRequest(BaseModel):
 
 class LoginResponse(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
 
 
@@ -103,14 +108,21 @@ def logout(request: Request, principal: Principal = Depends(require("session.me"
 
 @router.get("/me", response_model=Me)
 def me(principal: Principal = Depends(require("session.me"))) -> Me:
-    return Me(username=principal.username, real_name=principal.real_name, role=principal.role,
-              organization=principal.organization_code, organization_name=principal.organization_name)
+    return Me(
+        username=principal.username,
+        real_name=principal.real_name,
+        role=principal.role,
+        organization=principal.organization_code,
+        organization_name=principal.organization_name,
+    )
 
 
 @router.get("/organizations")
 def organizations(request: Request, _: Principal = Depends(require("org.read"))) -> list[dict[str, Any]]:
-    return [{"code": o.code, "name": o.name, "kind": o.kind, "government": o.government}
-            for o in service.list_organizations(runtime(request))]
+    return [
+        {"code": o.code, "name": o.name, "kind": o.kind, "government": o.government}
+        for o in service.list_organizations(runtime(request))
+    ]
 
 
 __all__ = ["router", "require", "public", "current_principal", "runtime", "msg"]

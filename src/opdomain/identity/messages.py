@@ -9,7 +9,9 @@ TOKEN_INVALID = Message("登录凭证无效或已过期，请重新登录", "tok
 PERMISSION_DENIED = Message("无权执行此操作（{permission}）", "permission denied ({permission})")
 OTHER_ORGANIZATION = Message("只能操作本单位的数据（{what}）", "only your own organization's {what} may be used")
 INACTIVE_USER = Message("账号已停用", "account disabled")
-BAD_RESIDENT_ID = Message("身份证号码无效（GB 11643 校验失败）：{value}", "invalid resident ID (GB 11643 check failed): {value}")
+BAD_RESIDENT_ID = Message(
+    "身份证号码无效（GB 11643 校验失败）：{value}", "invalid resident ID (GB 11643 check failed): {value}"
+)
 BAD_PHONE = Message("手机号码无效：{value}", "invalid mobile number: {value}")
 BAD_ROLE = Message("未知角色：{value}", "unknown role: {value}")
 ROLE_ORG_MISMATCH = Message("角色 {role} 不能属于 {kind} 类单位", "role {role} cannot belong to a {kind} organization")

@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from opdomain.audit.log import ActorLike
 from opdomain.errors import Conflict, InvalidInput, NotFound, PermissionDenied, TooManyRequests, Unauthenticated
 from opdomain.identity import messages as msg
 from opdomain.identity.models import AccessToken, LoginAttempt, Organization, User
@@ -47,12 +48,12 @@ class Principal:
 
 def _principal(user: User, token_id: str | None = None) -> Principal:
     org = user.organization
-    return Principal(user.id, user.username, user.real_name, user.role, org.id, org.code, org.kind,
-                     org.name, token_id)
+    return Principal(user.id, user.username, user.real_name, user.role, org.id, org.code, org.kind, org.name, token_id)
 
 
-def create_organization(rt: Runtime, actor: object, *, kind: str, code: str, name: str,
-                        government: str = "") -> Organization:
+def create_organization(
+    rt: Runtime, actor: ActorLike, *, kind: str, code: str, name: str, government: str = ""
+) -> Organization:
     try:
         OrgKind(kind)
     except ValueError as exc:
@@ -63,13 +64,29 @@ def create_organization(rt: Runtime, actor: object, *, kind: str, code: str, nam
         org = Organization(kind=kind, code=code, name=name, government=government)
         s.add(org)
         s.flush()
-        rt.audit.record(s, actor, "org.create", "organization", code,  # type: ignore[arg-type]
-                        details={"kind": kind, "name": name})
+        rt.audit.record(
+            s,
+            actor,
+            "org.create",
+            "organization",
+            code,
+            details={"kind": kind, "name": name},
+        )
         return org
 
 
-def create_user(rt: Runtime, actor: object, *, username: str, password: str, real_name: str,
-                resident_id: str, phone: str, role: str, organization_code: str) -> User:
+def create_user(
+    rt: Runtime,
+    actor: ActorLike,
+    *,
+    username: str,
+    password: str,
+    real_name: str,
+    resident_id: str,
+    phone: str,
+    role: str,
+    organization_code: str,
+) -> User:
     if role not in {r.value for r in Role}:
         raise InvalidInput("user.bad_role", msg.BAD_ROLE.format(value=role))
     if not is_valid_resident_id(resident_id):
@@ -86,22 +103,39 @@ def create_user(rt: Runtime, actor: object, *, username: str, password: str, rea
             raise InvalidInput("user.role_org_mismatch", msg.ROLE_ORG_MISMATCH.format(role=role, kind=org.kind))
         if s.scalar(select(User).where(User.username == username)):
             raise Conflict("user.duplicate", msg.DUPLICATE_USER.format(username=username))
-        user = User(username=username, password_hash=_hasher.hash(password), real_name=real_name,
-                    resident_id=resident_id, phone=phone, role=role, organization_id=org.id)
+        user = User(
+            username=username,
+            password_hash=_hasher.hash(password),
+            real_name=real_name,
+            resident_id=resident_id,
+            phone=phone,
+            role=role,
+            organization_id=org.id,
+        )
         s.add(user)
         s.flush()
         # the audit record names the account, never its resident ID or phone
-        rt.audit.record(s, actor, "user.create", "user", username,  # type: ignore[arg-type]
-                        details={"role": role, "organization": organization_code})
+        rt.audit.record(
+            s,
+            actor,
+            "user.create",
+            "user",
+            username,
+            details={"role": role, "organization": organization_code},
+        )
         return user
 
 
 def _check_throttle(rt: Runtime, s: Session, username: str) -> None:
     since = utcnow() - timedelta(seconds=rt.settings.login_window_seconds)
-    failures = s.scalar(
-        select(func.count()).select_from(LoginAttempt)
-        .where(LoginAttempt.username == username, LoginAttempt.ok.is_(False), LoginAttempt.at >= since)
-    ) or 0
+    failures = (
+        s.scalar(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(LoginAttempt.username == username, LoginAttempt.ok.is_(False), LoginAttempt.at >= since)
+        )
+        or 0
+    )
     if failures >= rt.settings.login_max_failures:
         raise TooManyRequests("auth.throttled", msg.THROTTLED.format(seconds=rt.settings.login_window_seconds))
 
@@ -133,8 +167,9 @@ def login(rt: Runtime, username: str, password: str, *, client: str = "") -> Iss
             ok = False
         s.add(LoginAttempt(username=username, client=client[:64], ok=ok))
         if not ok or user is None:
-            rt.audit.record(s, anonymous, "auth.login", "user", username, outcome="refused",
-                            reason="auth.bad_credentials")
+            rt.audit.record(
+                s, anonymous, "auth.login", "user", username, outcome="refused", reason="auth.bad_credentials"
+            )
             s.commit()
             raise Unauthenticated("auth.bad_credentials", msg.BAD_CREDENTIALS)
         token = secrets.token_urlsafe(32)
@@ -169,15 +204,17 @@ def authenticate(rt: Runtime, token: str | None) -> Principal:
         return _principal(user, row.id)
 
 
-def authorize(rt: Runtime, principal: Principal, permission: str, *, object_type: str = "route",
-              object_id: str = "") -> None:
+def authorize(
+    rt: Runtime, principal: Principal, permission: str, *, object_type: str = "route", object_id: str = ""
+) -> None:
     """The one deny-by-default permission check of every API route and admin command.
 
     A refusal is audited (SPEC §2: every refusal of a protected action is audited).
     """
     if not can(principal.role, permission):
-        rt.audit.record_refusal(principal, permission, object_type, object_id or permission,
-                                reason="auth.permission_denied")
+        rt.audit.record_refusal(
+            principal, permission, object_type, object_id or permission, reason="auth.permission_denied"
+        )
         raise PermissionDenied("auth.permission_denied", msg.PERMISSION_DENIED.format(permission=permission))
 
 

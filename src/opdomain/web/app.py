@@ -52,8 +52,14 @@ def create_app(rt: Runtime) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [{"loc": list(e.get("loc", [])), "msg": e.get("msg", "")} for e in exc.errors()]
-        body = {"error": {"code": "request.invalid", "message": "请求格式错误", "message_en": "malformed request",
-                          "details": {"problems": problems}}}
+        body = {
+            "error": {
+                "code": "request.invalid",
+                "message": "请求格式错误",
+                "message_en": "malformed request",
+                "details": {"problems": problems},
+            }
+        }
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)

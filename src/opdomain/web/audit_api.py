@@ -21,10 +21,22 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 def record_dict(r: Any) -> dict[str, Any]:
     import json
 
-    return {"seq": r.seq, "at": r.at.isoformat(), "actor": r.actor, "role": r.role,
-            "organization": r.organization, "action": r.action, "object_type": r.object_type,
-            "object_id": r.object_id, "grant_id": r.grant_id, "outcome": r.outcome, "reason": r.reason,
-            "request_id": r.request_id, "details": json.loads(r.details or "{}"), "hash": r.hash}
+    return {
+        "seq": r.seq,
+        "at": r.at.isoformat(),
+        "actor": r.actor,
+        "role": r.role,
+        "organization": r.organization,
+        "action": r.action,
+        "object_type": r.object_type,
+        "object_id": r.object_id,
+        "grant_id": r.grant_id,
+        "outcome": r.outcome,
+        "reason": r.reason,
+        "request_id": r.request_id,
+        "details": json.loads(r.details or "{}"),
+        "hash": r.hash,
+    }
 
 
 @router.get("/records")
@@ -41,11 +53,19 @@ def records(
     limit: int = Query(default=100, ge=1, le=1000),
     principal: Principal = Depends(require("audit.read")),
 ) -> dict[str, Any]:
-    f = AuditFilter(actor=actor, action=action, outcome=outcome, grant_id=grant_id, object_id=object_id,
-                    since=since, until=until, before_seq=before_seq, limit=limit)
+    f = AuditFilter(
+        actor=actor,
+        action=action,
+        outcome=outcome,
+        grant_id=grant_id,
+        object_id=object_id,
+        since=since,
+        until=until,
+        before_seq=before_seq,
+        limit=limit,
+    )
     rows = search(runtime(request).store, f)
-    return {"records": [record_dict(r) for r in rows],
-            "next_before_seq": rows[-1].seq if len(rows) == limit else None}
+    return {"records": [record_dict(r) for r in rows], "next_before_seq": rows[-1].seq if len(rows) == limit else None}
 
 
 @router.post("/verify")
@@ -53,8 +73,20 @@ def verify(request: Request, principal: Principal = Depends(require("audit.verif
     rt = runtime(request)
     result = verify_chain(rt.store, rt.audit.signer.public_key())
     with rt.store.session() as s:
-        rt.audit.record(s, principal, "audit.verify", "audit_log", "chain",
-                        outcome="allowed" if result.ok else "failed", reason=result.problem,
-                        details={"records": result.records, "checkpoints": result.checkpoints})
-    return {"ok": result.ok, "records": result.records, "checkpoints": result.checkpoints,
-            "first_bad_seq": result.first_bad_seq, "problem": result.problem}
+        rt.audit.record(
+            s,
+            principal,
+            "audit.verify",
+            "audit_log",
+            "chain",
+            outcome="allowed" if result.ok else "failed",
+            reason=result.problem,
+            details={"records": result.records, "checkpoints": result.checkpoints},
+        )
+    return {
+        "ok": result.ok,
+        "records": result.records,
+        "checkpoints": result.checkpoints,
+        "first_bad_seq": result.first_bad_seq,
+        "problem": result.problem,
+    }

@@ -6,9 +6,9 @@ from fastapi import FastAPI
 
 
 def include_all(app: FastAPI) -> None:
-    from opdomain.web.audit_api import router as audit_router
     from opdomain.catalog.api import router as catalog_router
     from opdomain.identity.api import router as identity_router
+    from opdomain.web.audit_api import router as audit_router
 
     app.include_router(identity_router)
     app.include_router(catalog_router)
