@@ -140,8 +140,14 @@ class AuditLog:
         self.key_id = public_key_id(signer.public_key())
         self.algorithm = algorithm
         self.checkpoint_every = checkpoint_every
+        self._digests: dict[str, Callable[[bytes], str]] = {}
 
     def _head(self, session: Session) -> AuditHead:
+        """The chain head, locked for this transaction; cached in the session so that a
+        transaction appending many records reads and locks it once."""
+        cached = session.info.get("audit_head")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
         stmt = select(AuditHead).where(AuditHead.id == 1)
         if not self.store.is_sqlite:
             stmt = stmt.with_for_update()  # serialises writers on PostgreSQL; SQLite uses BEGIN IMMEDIATE
@@ -150,6 +156,7 @@ class AuditLog:
             head = AuditHead(id=1, seq=0, hash=GENESIS, algorithm=self.algorithm)
             session.add(head)
             session.flush()
+        session.info["audit_head"] = head
         return head
 
     def record(
@@ -167,7 +174,7 @@ class AuditLog:
     ) -> AuditRecord:
         """Appends one record inside the caller's transaction."""
         head = self._head(session)
-        digest = hasher(head.algorithm)
+        digest = self._digest(head.algorithm)
         rec = AuditRecord(
             seq=head.seq + 1,
             at=utcnow().replace(tzinfo=None),
@@ -189,8 +196,13 @@ class AuditLog:
         head.seq, head.hash = rec.seq, rec.hash
         if rec.seq % self.checkpoint_every == 0:
             session.add(self._checkpoint(rec.seq, rec.hash))
-        session.flush()
         return rec
+
+    def _digest(self, algorithm: str) -> Callable[[bytes], str]:
+        fn = self._digests.get(algorithm)
+        if fn is None:
+            fn = self._digests[algorithm] = hasher(algorithm)
+        return fn
 
     def _checkpoint(self, seq: int, hash_: str) -> AuditCheckpoint:
         sig = self.signer.sign(f"{seq}:{hash_}".encode()).hex()

@@ -71,6 +71,12 @@ class Store:
             _sqlite_pragmas(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
+        # per-transaction caches (the audit chain head) must not outlive their transaction
+        @event.listens_for(self.sessions, "after_commit")
+        @event.listens_for(self.sessions, "after_rollback")
+        def _drop_tx_cache(session: Session) -> None:
+            session.info.pop("audit_head", None)
+
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
