@@ -2,7 +2,7 @@
 
 PostgreSQL: the server at 127.0.0.1:5432 when one answers (database ``test``, trust auth; a
 fresh schema per run, dropped after); otherwise a throwaway server started from Debian's
-binaries with pytest-postgresql. No PostgreSQL test is ever skipped.
+binaries (initdb + pg_ctl, as the postgres user when run as root). No PostgreSQL test is ever skipped.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import os
 import secrets
 import shutil
 import socket
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,39 +34,40 @@ def _answers(host: str, port: int) -> bool:
         return False
 
 
+def _pg_bin(name: str) -> str:
+    found = shutil.which(name) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None)
+    assert found, f"no PostgreSQL {name}: scripts/setup-system.sh installs Debian's postgresql"
+    return str(found)
+
+
 @pytest.fixture(scope="session")
 def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if _answers("127.0.0.1", 5432):
+    """The machine's PostgreSQL, or a throwaway server of our own (never a skip)."""
+    if _answers("127.0.0.1", 5432) and not os.environ.get("OPDOMAIN_TEST_THROWAWAY_PG"):
         yield PG_URL
         return
-    from pytest_postgresql.executor import PostgreSQLExecutor
-
-    pg_ctl = shutil.which("pg_ctl") or next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))), None)
-    assert pg_ctl, "no PostgreSQL binaries: scripts/setup-system.sh installs them"
-    datadir = tmp_path_factory.mktemp("pgdata")
+    # not under pytest's tmp dir: as root that is 0700 and the server's user could not reach it
+    datadir = Path(tempfile.mkdtemp(prefix="opdomain-pg-")) / "data"
+    datadir.mkdir()
     port = 55432
-    executor = PostgreSQLExecutor(
-        executable=str(pg_ctl),
-        host="127.0.0.1",
-        port=port,
-        datadir=str(datadir),
-        unixsocketdir=str(datadir),
-        logfile=str(datadir / "log"),
-        startparams="-w",
-        dbname="test",
-        user="postgres",
-        password="",
-        options="",
-    )
+    # initdb refuses to run as root: run the server as the unprivileged 'postgres' user then
+    prefix: list[str] = []
     if os.geteuid() == 0:
-        pytest.fail("cannot start a throwaway PostgreSQL as root; run the suite as a normal user or start one")
-    executor.start()
-    with create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres").connect() as c:
-        c.execution_options(isolation_level="AUTOCOMMIT").execute(text("CREATE DATABASE test"))
+        prefix = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(datadir.parent, "postgres")
+        shutil.chown(datadir, "postgres")
+        datadir.chmod(0o700)
+    subprocess.run([*prefix, _pg_bin("initdb"), "-D", str(datadir), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+                   check=True, capture_output=True)
+    subprocess.run([*prefix, _pg_bin("pg_ctl"), "-D", str(datadir), "-w", "-l", str(datadir / "log"), "-o",
+                    f"-p {port} -k {datadir} -h 127.0.0.1", "start"], check=True, capture_output=True)
     try:
+        with create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres").connect() as c:
+            c.execution_options(isolation_level="AUTOCOMMIT").execute(text("CREATE DATABASE test"))
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/test"
     finally:
-        executor.stop()
+        subprocess.run([*prefix, _pg_bin("pg_ctl"), "-D", str(datadir), "-m", "fast", "stop"], capture_output=True)
+        shutil.rmtree(datadir.parent, ignore_errors=True)
 
 
 @pytest.fixture
