@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
@@ -28,7 +30,30 @@ ROLE_USERS = {Role.AUTHORITY_ADMIN: "admin", Role.REVIEWER: "reviewer1", Role.OP
 OPEN_MOUNTS = {"static"}  # local assets of the console: public by design
 
 
-def declared_permission(route: APIRoute) -> str | None:
+@dataclass(frozen=True)
+class RouteInfo:
+    path: str
+    methods: frozenset[str]
+    dependant: Any
+    name: str
+
+
+def iter_routes(app: Any) -> Iterator[RouteInfo | Mount | Any]:
+    """Every route of the app, also those FastAPI ≥ 0.16x keeps inside lazily included routers."""
+    for r in app.routes:
+        if isinstance(r, APIRoute):
+            yield RouteInfo(r.path, frozenset(r.methods), r.dependant, r.name)
+        elif type(r).__name__ == "_IncludedRouter":
+            for ctx in r.effective_route_contexts():
+                if getattr(ctx, "starlette_route", None) is not None:
+                    yield ctx.starlette_route
+                else:
+                    yield RouteInfo(ctx.path, frozenset(ctx.methods or ()), ctx.dependant, ctx.name)
+        else:
+            yield r
+
+
+def declared_permission(route: RouteInfo) -> str | None:
     def walk(dep) -> Iterator[str]:  # type: ignore[no-untyped-def]
         perm = getattr(dep.call, "permission", None)
         if perm:
@@ -56,8 +81,8 @@ def app_and_tokens(srt: Runtime):  # type: ignore[no-untyped-def]
 def test_every_route_declares_its_permission(srt: Runtime) -> None:
     app = create_app(srt)
     missing = []
-    for route in app.routes:
-        if isinstance(route, APIRoute):
+    for route in iter_routes(app):
+        if isinstance(route, RouteInfo):
             perm = declared_permission(route)
             if perm is None:
                 missing.append(f"{sorted(route.methods)} {route.path}")
@@ -78,8 +103,8 @@ def _fill(path: str) -> str:
 def test_each_role_gets_exactly_what_the_matrix_says(app_and_tokens) -> None:  # type: ignore[no-untyped-def]
     rt, app, client, tokens = app_and_tokens
     checked = 0
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or not route.path.startswith("/api/"):
+    for route in iter_routes(app):
+        if not isinstance(route, RouteInfo) or not route.path.startswith("/api/"):
             continue
         perm = declared_permission(route)
         if perm in (None, "public", "session.me") or perm == "public":
@@ -105,7 +130,7 @@ def test_each_role_gets_exactly_what_the_matrix_says(app_and_tokens) -> None:  #
 
 def test_console_pages_redirect_anonymous_to_login(app_and_tokens) -> None:  # type: ignore[no-untyped-def]
     _, app, client, _ = app_and_tokens
-    pages = [r for r in app.routes if isinstance(r, APIRoute) and not r.path.startswith("/api/")
+    pages = [r for r in iter_routes(app) if isinstance(r, RouteInfo) and not r.path.startswith("/api/")
              and "GET" in r.methods and declared_permission(r) not in ("public", None) and "{" not in r.path]
     for route in pages:
         r = client.get(route.path, follow_redirects=False)

@@ -1,0 +1,39 @@
+"""The web console (Web 控制台): server-rendered pages for every role, Chinese first (SPEC §9).
+
+``mount_console(app)`` adds the pages, the static assets under ``/static`` and the error pages.
+Every page declares its permission with ``Depends(page("…"))`` or ``Depends(public_page)``;
+``/static`` is public (CSS, the vendored htmx, icons — nothing of the domain's data): its
+``StaticFiles`` app is the Mount named ``static`` and carries ``permission = "public"``.
+A later capability adds a router of pages with :func:`add_pages` and a nav item with
+``labels.add_nav_item``. See docs/console.md.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from opdomain.web.console import audit, catalog, errors, home, imports, login
+from opdomain.web.console.guard import page, public_page
+from opdomain.web.console.labels import NavItem, add_nav_item
+from opdomain.web.console.render import STATIC_DIR, PageContext, render
+
+_PAGES: list[APIRouter] = [login.router, home.router, catalog.router, imports.router, audit.router]
+
+
+def add_pages(router: APIRouter) -> None:
+    """Registers a later capability's console pages (call before ``create_app``)."""
+    if router not in _PAGES:
+        _PAGES.append(router)
+
+
+def mount_console(app: FastAPI) -> None:
+    static = StaticFiles(directory=STATIC_DIR)
+    static.permission = "public"  # type: ignore[attr-defined]
+    app.mount("/static", static, name="static")
+    for router in _PAGES:
+        app.include_router(router)
+    errors.install(app)
+
+
+__all__ = ["mount_console", "add_pages", "add_nav_item", "NavItem", "page", "public_page", "PageContext", "render"]
