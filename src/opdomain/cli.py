@@ -374,6 +374,14 @@ def demo(
     uvicorn.run(create_app(rt), host=host, port=port, log_level="warning")
 
 
+from opdomain.compute.cli import consent_app, devdata_app, grant_app, query_cmd  # noqa: E402
+
+app.add_typer(grant_app, name="grant")
+app.add_typer(consent_app, name="consent")
+app.add_typer(devdata_app, name="devdata")
+app.command("query")(query_cmd)
+
+
 def main() -> None:  # pragma: no cover
     try:
         app()

@@ -56,6 +56,12 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "org.read": frozenset({Role.AUTHORITY_ADMIN, Role.AUDITOR}),
     "org.manage": frozenset({Role.AUTHORITY_ADMIN}),
     "user.manage": frozenset({Role.AUTHORITY_ADMIN}),
+    "grant.create": frozenset({Role.AUTHORITY_ADMIN}),
+    "grant.read": frozenset({Role.AUTHORITY_ADMIN, Role.AUDITOR, Role.OPERATOR_ADMIN, Role.ANALYST}),
+    "grant.manage": frozenset({Role.AUTHORITY_ADMIN}),
+    "workspace.use": frozenset({Role.ANALYST}),
+    "consent.read": frozenset({Role.AUTHORITY_ADMIN, Role.AUDITOR, Role.OPERATOR_ADMIN}),
+    "consent.manage": frozenset({Role.AUTHORITY_ADMIN, Role.PROVIDER}),
 }
 
 

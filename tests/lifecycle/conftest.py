@@ -1,0 +1,1 @@
+from tests.lifecycle.domain_setup import bengfa, domain, seeded_template  # noqa: F401
