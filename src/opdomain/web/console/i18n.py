@@ -49,13 +49,34 @@ def po_path(lang: str) -> Path:
     return CATALOG_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+def po_paths(lang: str) -> list[Path]:
+    """``messages.po`` first, then one catalog per later slice (``workspace.po``, ``lifecycle.po`` …),
+    so that slices built in parallel never edit the same file."""
+    folder = CATALOG_DIR / lang / "LC_MESSAGES"
+    return [po_path(lang)] + sorted(p for p in folder.glob("*.po") if p.name != f"{DOMAIN}.po")
+
+
+def read_catalog(lang: str):  # type: ignore[no-untyped-def]
+    """All catalogs of ``lang`` merged into one (a later file never overrides an earlier msgid)."""
+    merged = None
+    for path in po_paths(lang):
+        with path.open("rb") as f:
+            catalog = read_po(f, locale=LANGUAGES[lang], domain=DOMAIN)
+        if merged is None:
+            merged = catalog
+            continue
+        for message in catalog:
+            if message.id and message.id not in merged:
+                merged[message.id] = message
+    return merged
+
+
 @cache
 def translations(lang: str) -> _gettext.NullTranslations:
     """The compiled catalog of ``lang``; Chinese is the source language and needs none."""
     if lang == DEFAULT_LANGUAGE or lang not in LANGUAGES:
         return _gettext.NullTranslations()
-    with po_path(lang).open("rb") as f:
-        catalog = read_po(f, locale=LANGUAGES[lang], domain=DOMAIN)
+    catalog = read_catalog(lang)
     buf = io.BytesIO()
     write_mo(buf, catalog, use_fuzzy=False)
     buf.seek(0)
