@@ -65,17 +65,13 @@ def _consenting(usccs: list[str]) -> list[str]:
     return [u for u in usccs if int(hashlib.sha256(u.encode()).hexdigest()[:8], 16) < cut]
 
 
-def run_later_steps(rt: Runtime, say: Console, passwords: dict[str, str]) -> dict[str, Any]:
-    from opdomain.catalog.ingest import read_version
-    from opdomain.compute.devdata import build_dev_data
-    from opdomain.compute.service import run_query
-    from opdomain.errors import DomainError
+def establish_grant(rt: Runtime, say: Console) -> str:
+    """The 泵阀共富贷 grant for the demo operator (direct creation until the lifecycle lands)."""
     from opdomain.identity.service import principal_for
-    from opdomain.lifecycle.consent import record_consents
     from opdomain.lifecycle.grants import create_grant
     from opdomain.lifecycle.policy import three_year_term
 
-    admin, analyst = principal_for(rt, "admin"), principal_for(rt, "analyst")
+    admin = principal_for(rt, "admin")
     starts_on, ends_on = three_year_term(date.today())
     grant = create_grant(rt, admin, operator_code=OPERATOR, scenario=SCENARIO, domain_area=DOMAIN_AREA,
                          columns=BENGFA_COLUMNS, starts_on=starts_on, ends_on=ends_on, k=10,
@@ -83,7 +79,19 @@ def run_later_steps(rt: Runtime, say: Console, passwords: dict[str, str]) -> dic
     say.print(f"  ✓ 授权 grant {grant.id}: {OPERATOR} · {SCENARIO} · {DOMAIN_AREA} · {starts_on} – {ends_on}, "
               f"{len(grant.columns)} columns of {len(grant.datasets)} datasets, k = {grant.k}, "
               "企业授权 consent required")
+    return grant.id
 
+
+def consent_and_queries(rt: Runtime, say: Console, grant_id: str) -> None:
+    """Enterprises' consents, the dev data, and governed queries — one refused with its reason."""
+    from opdomain.catalog.ingest import read_version
+    from opdomain.compute.devdata import build_dev_data
+    from opdomain.compute.service import run_query
+    from opdomain.errors import DomainError
+    from opdomain.identity.service import principal_for
+    from opdomain.lifecycle.consent import record_consents
+
+    analyst = principal_for(rt, "analyst")
     # consent is recorded by the department that holds the enterprises' registration (市场监管)
     usccs = [str(u) for u in read_version(rt, "amr.enterprise_registry").column("uscc").to_pylist()]
     consenting = _consenting(usccs)
@@ -93,7 +101,7 @@ def run_later_steps(rt: Runtime, say: Console, passwords: dict[str, str]) -> dic
     say.print(f"  ✓ 企业授权 consent: {result.recorded} of {len(usccs)} enterprises "
               f"({100 * result.recorded / max(1, len(usccs)):.0f} %)")
 
-    build = build_dev_data(rt, analyst, grant.id)
+    build = build_dev_data(rt, analyst, grant_id)
     ent = build.manifest["sample"]["subjects"].get("enterprise", {})
     say.print(f"  ✓ 开发环境数据 dev data {build.id}: {ent.get('sampled', 0)} of {ent.get('population', 0)} "
               "consenting enterprises sampled, identifiers pseudonymised, L3/L4 values masked")
@@ -103,7 +111,7 @@ def run_later_steps(rt: Runtime, say: Console, passwords: dict[str, str]) -> dic
         say.print(f"  [bold]{title}[/bold]  [dim][{'运营域 domain' if env == 'domain' else '开发环境 dev'}][/dim]")
         say.print(f"    [dim]{escape(sql)}[/dim]", highlight=False)
         try:
-            r = run_query(rt, analyst, grant.id, sql, env)
+            r = run_query(rt, analyst, grant_id, sql, env)
         except DomainError as exc:
             rule = exc.details.get("rule", "-")
             say.print(f"    [yellow]✗ 已拒绝 refused[/yellow] [dim]({exc.code}, rule {rule})[/dim]\n"
@@ -113,4 +121,12 @@ def run_later_steps(rt: Runtime, say: Console, passwords: dict[str, str]) -> dic
         for row in r["rows"]:
             t.add_row(*["" if v is None else str(v) for v in row])
         say.print(t)
-    return {"grants": {"bengfa": grant.id}}
+
+
+def run_later_steps(rt: Runtime, say: Console, passwords: dict[str, str]) -> dict[str, Any]:
+    """The demo's story after the foundation: one function per capability, in the order of the rules."""
+    out: dict[str, Any] = {}
+    grant_id = establish_grant(rt, say)
+    out["grants"] = {"bengfa": grant_id}
+    consent_and_queries(rt, say, grant_id)
+    return out

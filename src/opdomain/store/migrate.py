@@ -22,7 +22,8 @@ def alembic_config(store: Store) -> Config:
     return cfg
 
 
-def upgrade(store: Store, revision: str = "head") -> None:
+def upgrade(store: Store, revision: str = "heads") -> None:
+    """Upgrades to every head: slices built in parallel may branch from one revision (merged later)."""
     command.upgrade(alembic_config(store), revision)
 
 
