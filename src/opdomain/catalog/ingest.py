@@ -421,7 +421,7 @@ def _land(
                     unique=f.unique or (f.name,) == tuple(d.primary_key),
                 )
             )
-        context = f"{d.name}:{version}:{run_id}"
+        context = key_context(d.name, version, run_id)
         s.add(
             DatasetVersion(
                 dataset_id=ds.id,
