@@ -126,6 +126,7 @@ def test_each_role_gets_exactly_what_the_matrix_says(app_and_tokens) -> None:  #
     assert checked >= 8 * 5
     refusals = search(rt.store, AuditFilter(outcome="refused", limit=1000))
     assert any(x.reason == "auth.permission_denied" and x.role == "consumer" for x in refusals)
+    assert any(x.reason == "auth.required" and x.role == "anonymous" for x in refusals)
 
 
 def test_console_pages_redirect_anonymous_to_login(app_and_tokens) -> None:  # type: ignore[no-untyped-def]

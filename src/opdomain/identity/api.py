@@ -47,7 +47,19 @@ def require(permission: str) -> Callable[..., Principal]:
     """A dependency that authenticates the caller and checks ``permission`` (deny by default)."""
 
     def dependency(request: Request) -> Principal:
-        principal = current_principal(request)
+        try:
+            principal = current_principal(request)
+        except Unauthenticated as exc:
+            # every refusal of a protected action is audited, also an anonymous or stale caller's
+            client = request.client.host if request.client else ""
+            runtime(request).audit.record_refusal(
+                service.Anonymous(client or "anonymous"),
+                permission,
+                "route",
+                f"{request.method} {request.url.path}",
+                reason=exc.code,
+            )
+            raise
         service.authorize(
             runtime(request),
             principal,

@@ -149,7 +149,7 @@ class IssuedToken:
 
 def login(rt: Runtime, username: str, password: str, *, client: str = "") -> IssuedToken:
     """Checks the password (argon2id), throttles repeated failures, and issues an opaque token."""
-    anonymous = _Anonymous(username)
+    anonymous = Anonymous(username)
     with rt.store.session() as s:
         try:
             _check_throttle(rt, s, username)
@@ -248,7 +248,7 @@ def _aware(dt):  # type: ignore[no-untyped-def]
 
 
 @dataclass(frozen=True)
-class _Anonymous:
+class Anonymous:
     username: str
     role: str = "anonymous"
     organization_code: str = ""
