@@ -38,7 +38,7 @@ from opdomain.catalog.service import ColumnView, current_file, get_dataset
 from opdomain.compute.analysis_errors import QueryRefused
 from opdomain.compute.devdata import NO_DEV_DATA, dev_mask, dev_subject_pseudonyms, latest_build, read_dev_table
 from opdomain.compute.models import QueryHistoryEntry, QueryRecord
-from opdomain.compute.policy import ColumnPolicy, GrantPolicy, TablePolicy
+from opdomain.compute.policy import ColumnPolicy, GrantPolicy, TablePolicy, weight_column
 from opdomain.errors import DomainError, InvalidInput, Message, NotFound
 from opdomain.identity.service import Principal, authorize
 from opdomain.lifecycle import policy as grant_rules
@@ -58,13 +58,15 @@ HISTORY_LIMIT = 1000
 #: engine codes that mean the query failed to run rather than broke a rule
 ENGINE_FAILURES = frozenset({"query.engine_error", "query.timeout"})
 
-BAD_ENVIRONMENT = Message("环境无效：{value}（dev 开发环境 或 domain 运营域）",
-                          "unknown environment: {value} (dev or domain)")
+BAD_ENVIRONMENT = Message(
+    "环境无效：{value}（dev 开发环境 或 domain 运营域）", "unknown environment: {value} (dev or domain)"
+)
 QUERY_FAILED = Message("查询执行失败", "the query failed to run")
 ENGINE_ERROR_WITHHELD = Message(
     "查询在域内数据上执行失败；引擎的错误信息可能包含数据值，不予显示。请先在开发环境中调试该查询",
     "the query failed on the domain's data; the engine's message is withheld because it could quote a "
-    "value — debug the query in the dev environment first")
+    "value — debug the query in the dev environment first",
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,8 +96,9 @@ def domain_mask(col: ColumnView) -> tuple[str, dict[str, object]] | None:
     return default_mask_for(col.grade, None, col.type)
 
 
-def build_policy(grant: GrantView, catalog: Mapping[str, Sequence[ColumnView]], environment: str,
-                 key_hex: str | None) -> GrantPolicy:
+def build_policy(
+    grant: GrantView, catalog: Mapping[str, Sequence[ColumnView]], environment: str, key_hex: str | None
+) -> GrantPolicy:
     """The :class:`GrantPolicy` of a grant in one environment. In "dev" the data is already masked,
     so no column carries a mask expression."""
     tables = []
@@ -110,7 +113,12 @@ def build_policy(grant: GrantView, catalog: Mapping[str, Sequence[ColumnView]], 
                     expr = mask_sql(kind, "{col}", key_hex=key_hex, value_type=c.type, **params)
             columns.append(ColumnPolicy(c.name, c.type, c.grade, c.identifier, c.subject, expr))
         unique = frozenset(c.subject for c in cols if c.subject and c.unique)
-        tables.append(TablePolicy(dataset, tuple(columns), unique))
+        # domain tables carry precomputed subject weights (see _domain_tables): the k check sums
+        # them and needs an exact DISTINCT count only for groups near k (analysis_fastpath)
+        weighted = (
+            frozenset(c.subject for c in cols if c.subject and not c.unique) if environment == "domain" else frozenset()
+        )
+        tables.append(TablePolicy(dataset, tuple(columns), unique, subject_weighted=weighted))
     return GrantPolicy(grant.id, tuple(tables), k=grant.k, consent_subjects=frozenset(grant.consent_subjects))
 
 
@@ -137,7 +145,8 @@ class _TableCache:
             self._data[key] = table
             self._data.move_to_end(key)
             while len(self._data) > self.max_entries or (
-                    len(self._data) > 1 and sum(t.nbytes for t in self._data.values()) > self.max_bytes):
+                len(self._data) > 1 and sum(t.nbytes for t in self._data.values()) > self.max_bytes
+            ):
                 self._data.popitem(last=False)
         return table
 
@@ -149,22 +158,33 @@ class _TableCache:
 TABLE_CACHE = _TableCache()
 
 
-def _domain_tables(rt: Runtime, catalog: Mapping[str, Sequence[ColumnView]],
-                   used: Sequence[str]) -> dict[str, pa.Table]:
+def _domain_tables(
+    rt: Runtime, catalog: Mapping[str, Sequence[ColumnView]], used: Sequence[str]
+) -> dict[str, pa.Table]:
     out = {}
     home = str(rt.settings.home)
     for dataset in used:
         path, wrapped, _cipher, version = current_file(rt, dataset)
         if wrapped is None:  # crypto-shredded (R3.9d): never served from the cache either
             raise NotFound("dataset.destroyed", catalog_msg.NO_VERSION.format(name=dataset))
-        full = TABLE_CACHE.get((home, "domain", dataset, str(version), path.name),
-                               lambda d=dataset: read_version(rt, d))  # type: ignore[misc]
-        out[dataset] = full.select([c.name for c in catalog[dataset]])  # only the granted columns
+        weighted = [c.name for c in catalog[dataset] if c.subject and not c.unique]
+        full = TABLE_CACHE.get(
+            (home, "domain", dataset, str(version), path.name),
+            lambda d=dataset, w=weighted: _add_weights(read_version(rt, d), w),
+        )  # type: ignore[misc]
+        # only the granted columns, plus the weights of non-unique subject columns
+        keep = [c.name for c in catalog[dataset]] + [weight_column(c) for c in weighted]
+        out[dataset] = full.select(keep)
     return out
 
 
-def _dev_tables(rt: Runtime, grant_id: str, used: Sequence[str], catalog: Mapping[str, Sequence[ColumnView]],
-                consent: Mapping[str, Sequence[str]] | None) -> dict[str, pa.Table]:
+def _dev_tables(
+    rt: Runtime,
+    grant_id: str,
+    used: Sequence[str],
+    catalog: Mapping[str, Sequence[ColumnView]],
+    consent: Mapping[str, Sequence[str]] | None,
+) -> dict[str, pa.Table]:
     """The dev copy's tables; with a consent requirement, only the rows of subjects whose consent is
     current *now* (a withdrawal after the build takes effect at once, R4.2b)."""
     build = latest_build(rt, grant_id)
@@ -175,19 +195,18 @@ def _dev_tables(rt: Runtime, grant_id: str, used: Sequence[str], catalog: Mappin
     for d in used:
         if d not in build.manifest.get("tables", {}):
             continue
-        table = TABLE_CACHE.get((home, "dev", grant_id, build.id, d),
-                                lambda d=d: read_dev_table(rt, build, d))  # type: ignore[misc]
+        table = TABLE_CACHE.get((home, "dev", grant_id, build.id, d), lambda d=d: read_dev_table(rt, build, d))  # type: ignore[misc]
         for c in catalog[d]:
-            if consent is not None and c.subject is not None and c.subject in consent \
-                    and c.name in table.column_names:
+            if consent is not None and c.subject is not None and c.subject in consent and c.name in table.column_names:
                 allowed = pa.array(list(consent[c.subject]), pa.string())
                 table = table.filter(pc.is_in(table.column(c.name), value_set=allowed))
         out[d] = table
     return out
 
 
-def _consent(rt: Runtime, grant: GrantView, catalog: Mapping[str, Sequence[ColumnView]], environment: str,
-             key_hex: str) -> dict[str, list[str]] | None:
+def _consent(
+    rt: Runtime, grant: GrantView, catalog: Mapping[str, Sequence[ColumnView]], environment: str, key_hex: str
+) -> dict[str, list[str]] | None:
     """Subject type → the consenting subjects' ids as they appear in the data of ``environment``."""
     if not grant.consent_subjects:
         return None
@@ -256,25 +275,66 @@ def _plain(obj: Any) -> Any:
     return str(obj)
 
 
-def _log(rt: Runtime, principal: Principal, *, query_id: str, grant_id: str, environment: str, sql: str,
-         sql_sha: str, status: str, code: str | None, rows: int, ms: int, details: Mapping[str, Any],
-         history: Any = None) -> None:
+def _log(
+    rt: Runtime,
+    principal: Principal,
+    *,
+    query_id: str,
+    grant_id: str,
+    environment: str,
+    sql: str,
+    sql_sha: str,
+    status: str,
+    code: str | None,
+    rows: int,
+    ms: int,
+    details: Mapping[str, Any],
+    history: Any = None,
+) -> None:
     """One transaction: the workspace's query row, the differencing history entry and the audit record."""
     with rt.store.session() as s:
-        s.add(QueryRecord(id=query_id, grant_id=grant_id[:32], username=principal.username, environment=environment,
-                          sql=sql, sql_sha256=sql_sha, status=status, refusal_code=code, rows=rows, ms=ms))
+        s.add(
+            QueryRecord(
+                id=query_id,
+                grant_id=grant_id[:32],
+                username=principal.username,
+                environment=environment,
+                sql=sql,
+                sql_sha256=sql_sha,
+                status=status,
+                refusal_code=code,
+                rows=rows,
+                ms=ms,
+            )
+        )
         if history is not None:
-            s.add(QueryHistoryEntry(grant_id=grant_id, query_id=query_id,
-                                    entry=json.dumps(history, ensure_ascii=False, default=str)))
+            s.add(
+                QueryHistoryEntry(
+                    grant_id=grant_id, query_id=query_id, entry=json.dumps(history, ensure_ascii=False, default=str)
+                )
+            )
         outcome = {"ok": "allowed", "refused": "refused"}.get(status, "failed")
-        rt.audit.record(s, principal, "query.run", "query", query_id, outcome=outcome, reason=code or "",
-                        grant_id=grant_id[:32], details=dict(details))
+        rt.audit.record(
+            s,
+            principal,
+            "query.run",
+            "query",
+            query_id,
+            outcome=outcome,
+            reason=code or "",
+            grant_id=grant_id[:32],
+            details=dict(details),
+        )
 
 
 def _history(rt: Runtime, grant_id: str) -> list[dict[str, Any]]:
     with rt.store.session() as s:
-        rows = s.scalars(select(QueryHistoryEntry.entry).where(QueryHistoryEntry.grant_id == grant_id)
-                         .order_by(QueryHistoryEntry.id.desc()).limit(HISTORY_LIMIT))
+        rows = s.scalars(
+            select(QueryHistoryEntry.entry)
+            .where(QueryHistoryEntry.grant_id == grant_id)
+            .order_by(QueryHistoryEntry.id.desc())
+            .limit(HISTORY_LIMIT)
+        )
         return [json.loads(r) for r in reversed(list(rows))]
 
 
@@ -287,8 +347,9 @@ def _differencing(rt: Runtime, grant_id: str, query_id: str, analyzed: Any, eng:
     return history_entry(analyzed, query_id, dt.datetime.now(dt.UTC).isoformat()).to_dict()
 
 
-def run_query(rt: Runtime, principal: Principal, grant_id: str, sql: str, environment: str, *,
-              today: dt.date | None = None) -> dict[str, Any]:
+def run_query(
+    rt: Runtime, principal: Principal, grant_id: str, sql: str, environment: str, *, today: dt.date | None = None
+) -> dict[str, Any]:
     """Runs one governed query; see the module docstring. Returns ``{"columns", "rows", "row_count",
     "truncated", "decisions", "query_id", "environment", "ms"}``; a refusal raises
     the analyser's ``QueryRefused`` (422, or 403 for scope) or ``PermissionDenied`` (403), audited."""
@@ -307,8 +368,20 @@ def run_query(rt: Runtime, principal: Principal, grant_id: str, sql: str, enviro
     def refuse(exc: DomainError, status: str = "refused") -> None:
         # the code and rule only: a refusal's message may quote a group label or an engine message
         rule = {"rule": exc.details["rule"]} if "rule" in exc.details else {}
-        _log(rt, principal, query_id=query_id, grant_id=grant_id, environment=str(environment)[:8], sql=sql,
-             sql_sha=sql_sha, status=status, code=exc.code, rows=0, ms=elapsed(), details={**details, **rule})
+        _log(
+            rt,
+            principal,
+            query_id=query_id,
+            grant_id=grant_id,
+            environment=str(environment)[:8],
+            sql=sql,
+            sql_sha=sql_sha,
+            status=status,
+            code=exc.code,
+            rows=0,
+            ms=elapsed(),
+            details={**details, **rule},
+        )
 
     authorize(rt, principal, "workspace.use", object_type="grant", object_id=grant_id)
     try:
@@ -321,17 +394,28 @@ def run_query(rt: Runtime, principal: Principal, grant_id: str, sql: str, enviro
         key_hex = pseudonym_key(rt, grant_id)
         policy = build_policy(grant, catalog, environment, key_hex)
         analyzed = analysis.analyze(sql, policy, "dev" if environment == "dev" else "domain")
-        details.update(tables=list(analyzed.tables), columns=_plain(analyzed.columns),
-                       decisions=_plain(analyzed.decisions))
+        details.update(
+            tables=list(analyzed.tables), columns=_plain(analyzed.columns), decisions=_plain(analyzed.decisions)
+        )
         used = [d for d in catalog if d in set(analyzed.tables)] or list(catalog)
         consent = _consent(rt, grant, catalog, environment, key_hex)
-        tables = (_dev_tables(rt, grant_id, used, catalog, consent) if environment == "dev"
-                  else _domain_tables(rt, catalog, used))
-        with engine.open_engine(tables, memory_limit=MEMORY_LIMIT, threads=THREADS, timeout_s=TIMEOUT_S,
-                                consent=consent if environment == "domain" else None) as eng:
+        tables = (
+            _dev_tables(rt, grant_id, used, catalog, consent)
+            if environment == "dev"
+            else _domain_tables(rt, catalog, used)
+        )
+        with engine.open_engine(
+            tables,
+            memory_limit=MEMORY_LIMIT,
+            threads=THREADS,
+            timeout_s=TIMEOUT_S,
+            consent=consent if environment == "domain" else None,
+        ) as eng:
             if environment == "domain":
                 history = _differencing(rt, grant_id, query_id, analyzed, eng)
-            columns, rows, truncated = eng.run(analyzed.rewritten_sql, max_rows=rt.settings.query_row_cap)
+            columns, rows, truncated = eng.run(
+                analyzed.rewritten_sql, max_rows=rt.settings.query_row_cap, error_detail=environment == "dev"
+            )
     except DomainError as exc:
         refuse(exc, status="failed" if exc.code in ENGINE_FAILURES else "refused")
         if environment == "domain" and exc.code == "query.engine_error":
@@ -343,21 +427,59 @@ def run_query(rt: Runtime, principal: Principal, grant_id: str, sql: str, enviro
         raise DomainError("query.failed", QUERY_FAILED, status=500) from exc
     ms = elapsed()
     details.update(rows=len(rows), truncated=truncated, ms=ms)
-    _log(rt, principal, query_id=query_id, grant_id=grant_id, environment=environment, sql=sql, sql_sha=sql_sha,
-         status="ok", code=None, rows=len(rows), ms=ms, details=details, history=history)
-    return {"query_id": query_id, "environment": environment, "columns": list(columns),
-            "rows": [[_json_value(v) for v in row] for row in rows], "row_count": len(rows),
-            "truncated": bool(truncated), "decisions": _plain(analyzed.decisions), "ms": ms}
+    _log(
+        rt,
+        principal,
+        query_id=query_id,
+        grant_id=grant_id,
+        environment=environment,
+        sql=sql,
+        sql_sha=sql_sha,
+        status="ok",
+        code=None,
+        rows=len(rows),
+        ms=ms,
+        details=details,
+        history=history,
+    )
+    return {
+        "query_id": query_id,
+        "environment": environment,
+        "columns": list(columns),
+        "rows": [[_json_value(v) for v in row] for row in rows],
+        "row_count": len(rows),
+        "truncated": bool(truncated),
+        "decisions": _plain(analyzed.decisions),
+        "ms": ms,
+    }
 
 
 def list_queries(rt: Runtime, principal: Principal, grant_id: str, *, limit: int = 200) -> list[QueryView]:
     """The workspace's query history (newest first); operator staff see only their own grants'."""
     get_grant(rt, principal, grant_id)
     with rt.store.session() as s:
-        rows = s.scalars(select(QueryRecord).where(QueryRecord.grant_id == grant_id)
-                         .order_by(QueryRecord.at.desc()).limit(max(1, min(limit, 1000))))
-        return [QueryView(r.id, r.grant_id, r.username, r.environment, r.sql, r.sql_sha256, r.status, r.refusal_code,
-                          r.rows, r.ms, r.at) for r in rows]
+        rows = s.scalars(
+            select(QueryRecord)
+            .where(QueryRecord.grant_id == grant_id)
+            .order_by(QueryRecord.at.desc())
+            .limit(max(1, min(limit, 1000)))
+        )
+        return [
+            QueryView(
+                r.id,
+                r.grant_id,
+                r.username,
+                r.environment,
+                r.sql,
+                r.sql_sha256,
+                r.status,
+                r.refusal_code,
+                r.rows,
+                r.ms,
+                r.at,
+            )
+            for r in rows
+        ]
 
 
 def grant_schema(rt: Runtime, principal: Principal, grant_id: str) -> dict[str, Any]:
@@ -367,11 +489,36 @@ def grant_schema(rt: Runtime, principal: Principal, grant_id: str) -> dict[str, 
     visible = {(c.dataset, c.column): c.visible for c in grant.columns}
     tables = []
     for dataset, cols in catalog.items():
-        tables.append({"name": dataset, "columns": [{
-            "name": c.name, "title": c.title, "type": c.type, "grade": c.grade, "identifier": c.identifier,
-            "subject": c.subject, "visible": visible.get((dataset, c.name), True),
-            "dev_mask": (dev_mask(c) or ("clear",))[0], "domain_mask": (domain_mask(c) or ("clear",))[0],
-            "outputable": c.identifier is None and c.subject is None and c.grade != "L4",
-        } for c in cols]})
-    return {"grant_id": grant.id, "scenario": grant.scenario, "k": grant.k,
-            "consent_subjects": list(grant.consent_subjects), "tables": tables}
+        tables.append(
+            {
+                "name": dataset,
+                "columns": [
+                    {
+                        "name": c.name,
+                        "title": c.title,
+                        "type": c.type,
+                        "grade": c.grade,
+                        "identifier": c.identifier,
+                        "subject": c.subject,
+                        "visible": visible.get((dataset, c.name), True),
+                        "dev_mask": (dev_mask(c) or ("clear",))[0],
+                        "domain_mask": (domain_mask(c) or ("clear",))[0],
+                        "outputable": c.identifier is None and c.subject is None and c.grade != "L4",
+                    }
+                    for c in cols
+                ],
+            }
+        )
+    return {
+        "grant_id": grant.id,
+        "scenario": grant.scenario,
+        "k": grant.k,
+        "consent_subjects": list(grant.consent_subjects),
+        "tables": tables,
+    }
+
+
+def _add_weights(table: pa.Table, columns: Sequence[str]) -> pa.Table:
+    from opdomain.compute.engine import add_subject_weights
+
+    return add_subject_weights(table, columns) if columns else table
