@@ -55,6 +55,14 @@ def _login(page, base: str, username: str) -> None:  # type: ignore[no-untyped-d
     page.click("form[action='/login'] button[type=submit]")
 
 
+def expected_nav(role: str, lang: str) -> list[str]:
+    """The nav a role must see: every registered page whose permission it holds, in order."""
+    from opdomain.identity.roles import can
+    from opdomain.web.console import i18n, labels
+
+    return [i18n.translate(lang, item.title) for item in labels.NAV if can(role, item.permission)]
+
+
 def test_provider_logs_in_browses_the_catalog_uploads_and_switches_language(page_for, live_server, artifacts, domain):
     page, watch = page_for()
 
@@ -64,7 +72,8 @@ def test_provider_logs_in_browses_the_catalog_uploads_and_switches_language(page
     _login(page, live_server, "zhangwei")
     page.wait_for_url(f"{live_server}/catalog")
     assert page.locator("[data-testid=user]").inner_text().startswith("张")
-    assert page.locator(".nav-link").all_inner_texts() == ["首页", "数据目录", "数据导入"]
+    assert page.locator(".nav-link").all_inner_texts() == expected_nav("provider", "zh-CN")
+    assert page.locator(".nav-link").all_inner_texts()[:3] == ["首页", "数据目录", "数据导入"]
     assert page.locator("[data-testid=datasets] tbody tr").count() >= 3
     assert page.locator(".badge-forbidden").count() == 1
     page.screenshot(path=artifacts / "console-catalog-zh.png", full_page=True)
@@ -102,7 +111,8 @@ def test_provider_logs_in_browses_the_catalog_uploads_and_switches_language(page
     page.click("[data-lang=en]")
     page.wait_for_url(f"{live_server}/catalog")
     assert page.locator("html").get_attribute("lang") == "en"
-    assert page.locator(".nav-link").all_inner_texts() == ["Home", "Catalog", "Imports"]
+    assert page.locator(".nav-link").all_inner_texts() == expected_nav("provider", "en")
+    assert page.locator(".nav-link").all_inner_texts()[:3] == ["Home", "Catalog", "Imports"]
     assert "Provider staff" in page.locator("[data-testid=user]").inner_text()
     page.screenshot(path=artifacts / "console-catalog-en.png", full_page=True)
     page.goto(f"{live_server}/catalog/amr.enterprise_registry")

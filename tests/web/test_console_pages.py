@@ -8,14 +8,14 @@ import pytest
 
 from opdomain.audit.query import AuditFilter, search
 from opdomain.identity.roles import can
-from opdomain.web.console import _PAGES
+from opdomain.web.console import _PAGES, labels
 from tests.web.conftest import USERS, csrf_of
 
-NAV = {"home": "session.me", "catalog": "catalog.read", "imports": "imports.read", "audit": "audit.read"}
+NAV = {item.key: item.permission for item in labels.NAV}
 
 
 def _nav_keys(html: str) -> set[str]:
-    return set(re.findall(r'data-nav="(\w+)"', html))
+    return set(re.findall(r'data-nav="([\w-]+)"', html))
 
 
 @pytest.mark.parametrize("username", ["zhangwei", "lina", "wangqiang", "zhaomin", "sunhao"])

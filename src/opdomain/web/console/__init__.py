@@ -36,4 +36,12 @@ def mount_console(app: FastAPI) -> None:
     errors.install(app)
 
 
+# the analyst's workspace, then the consent registry (issue 3); each module adds its own nav items on import
+from opdomain.web.console import workspace  # noqa: E402
+
+_PAGES.append(workspace.router)
+from opdomain.web.console import consent_pages  # noqa: E402
+
+_PAGES.append(consent_pages.router)
+
 __all__ = ["mount_console", "add_pages", "add_nav_item", "NavItem", "page", "public_page", "PageContext", "render"]
