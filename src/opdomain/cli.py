@@ -47,9 +47,10 @@ def _settings(home: Path | None) -> Settings:
 
 
 def _runtime(home: Path | None):  # type: ignore[no-untyped-def]
+    from opdomain.products.events import install  # grant.ended → jobs cancelled, releases disabled
     from opdomain.runtime import open_runtime
 
-    return open_runtime(_settings(home))
+    return install(open_runtime(_settings(home)))
 
 
 def _fail(exc: DomainError) -> None:
@@ -380,6 +381,21 @@ app.add_typer(grant_app, name="grant")
 app.add_typer(consent_app, name="consent")
 app.add_typer(devdata_app, name="devdata")
 app.command("query")(query_cmd)
+
+from opdomain.lifecycle.cli import agreement_app, lifecycle_app  # noqa: E402
+
+app.add_typer(agreement_app, name="agreement")
+app.add_typer(lifecycle_app, name="lifecycle")
+
+from opdomain.egress.cli import airlock_app, download, job_app, release_app, trace, verify, worker  # noqa: E402
+
+app.add_typer(job_app, name="job")
+app.add_typer(airlock_app, name="airlock")
+app.add_typer(release_app, name="release")
+app.command("worker")(worker)
+app.command("download")(download)
+app.command("verify")(verify)
+app.command("trace")(trace)
 
 
 def main() -> None:  # pragma: no cover

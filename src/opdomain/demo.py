@@ -128,6 +128,7 @@ def run_demo(home: Path, *, enterprises: int = 1290, seed: int = 2023, console: 
         ],
         "scenario_data": str(scenario_dir),
         "grants": extra.get("grants", {}),
+        "agreements": extra.get("agreements", {}),
         "releases": extra.get("releases", {}),
         "products": extra.get("products", {}),
         "consumer_keys": extra.get("consumer_keys", {}),

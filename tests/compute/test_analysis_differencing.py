@@ -10,6 +10,7 @@ import pytest
 from opdomain.compute.analysis import analyze
 from opdomain.compute.analysis_differencing import (
     CHUNK,
+    FLAT_CHUNK,
     HistoryEntry,
     check_differencing,
     differencing_checks,
@@ -56,8 +57,11 @@ def test_history_is_bounded_and_batched(policy: GrantPolicy) -> None:
                      f"q-{i}") for i in range(30)]
     new = analyze(MINUS_ONE, policy, "domain")
     checks = differencing_checks(new, history, max_entries=12)
-    assert len(checks) == -(-12 // CHUNK)
+    assert len(checks) == -(-12 // FLAT_CHUNK)  # same shape: one scan per batch
     assert "q-29" in checks[0] and "q-17" not in " ".join(checks)  # newest first
+    others = [entry(f"SELECT lower(gender) AS g, avg(monthly_wage) FROM {H} WHERE monthly_wage > {i} GROUP BY 1",
+                    policy, f"r-{i}") for i in range(7)]
+    assert len(differencing_checks(new, others)) == -(-7 // CHUNK)  # other shapes: membership
 
 
 def test_entries_that_no_longer_pass_analysis_are_skipped(policy: GrantPolicy) -> None:
@@ -105,3 +109,37 @@ def test_a_difference_within_one_enterprise_is_found(governed: Governed) -> None
     with pytest.raises(Exception) as info:
         check_differencing(governed.engine, new, history)
     assert info.value.details["subject_type"] == "enterprise"  # type: ignore[attr-defined]
+
+
+def test_same_shape_queries_are_compared_in_one_scan(policy: GrantPolicy) -> None:
+    from opdomain.compute.analysis import checked_tree
+    from opdomain.compute.analysis_flatdiff import flat_shape
+
+    a = flat_shape(checked_tree(f"SELECT h.gender, count(*) FROM {H} h JOIN {E} e ON h.uscc = e.uscc "
+                                "WHERE e.honors > 1 GROUP BY 1", policy), policy)
+    b = flat_shape(checked_tree(f"SELECT x.gender, avg(x.monthly_wage) FROM {H} x JOIN {E} y ON x.uscc = y.uscc "
+                                "GROUP BY x.gender", policy), policy)
+    assert a is not None and b is not None and a.signature == b.signature  # aliases do not matter
+    assert flat_shape(checked_tree(f"SELECT count(*) FROM (SELECT * FROM {H}) t", policy), policy) is None
+    assert flat_shape(checked_tree(f"SELECT gender, count(*) FROM {H} WHERE monthly_wage > "
+                                   f"(SELECT avg(monthly_wage) FROM {H}) GROUP BY 1", policy), policy) is None
+
+
+def test_the_one_scan_check_counts_only_groups_released_by_both(governed: Governed, raw) -> None:  # type: ignore[no-untyped-def]
+    """A group small in both answers shows nothing, so dropping one of its members is no attack."""
+    sizes = dict(raw.execute(f"SELECT honors, count(*) FROM {E} GROUP BY 1").fetchall())
+    small = min(sizes, key=sizes.get)
+    big = max(sizes, key=sizes.get)
+    assert sizes[small] < 10 <= sizes[big]
+    pick = "SELECT tax_per_mu FROM {E} WHERE honors = {h} ORDER BY tax_per_mu LIMIT 1"
+    small_value = raw.execute(pick.format(E=E, h=small)).fetchone()[0]
+    big_value = raw.execute(pick.format(E=E, h=big)).fetchone()[0]
+    history = [entry(f"SELECT honors, count(*) FROM {E} GROUP BY honors", governed.policy, "q-h")]
+    in_small = governed.analyze(f"SELECT honors, count(*) FROM {E} WHERE tax_per_mu <> {small_value} GROUP BY honors")
+    assert len(differencing_checks(in_small, history)) == 1 and '"o0_0"' in differencing_checks(in_small, history)[0]
+    check_differencing(governed.engine, in_small, history)
+    in_big = governed.analyze(f"SELECT honors, count(*) FROM {E} WHERE tax_per_mu <> {big_value} GROUP BY honors")
+    with pytest.raises(Exception) as info:
+        check_differencing(governed.engine, in_big, history)
+    assert info.value.details["count"] == 1  # type: ignore[attr-defined]
+    assert info.value.details["group"] == str(big)  # type: ignore[attr-defined]

@@ -87,6 +87,11 @@ def seed_domain(rt: Runtime, scenario: Path | None, *, tables: tuple[str, ...] |
     pw["opadmin2"] = "pw-opadmin2-0123456789"
     create_user(rt, SYSTEM, username="opadmin2", password=pw["opadmin2"], real_name="测试管理二",
                 resident_id=resident_id(41), phone="13900000041", role="operator_admin", organization_code="op2")
+    # safe people (R4.1, R4.4b): the analysts are verified, examined and bound by confidentiality
+    from opdomain.lifecycle.people import bootstrap_cleared
+
+    for analyst in ("analyst", "analyst2"):
+        bootstrap_cleared(rt, SYSTEM, analyst)
     if scenario is None:
         return pw
     for desc in sorted(scenario.glob("*/*.resource.json")):
@@ -100,6 +105,8 @@ def seed_domain(rt: Runtime, scenario: Path | None, *, tables: tuple[str, ...] |
 def make_grant(rt: Runtime, *, operator: str = "op1", columns: dict[str, list[str]] | None = None,
                consent: tuple[str, ...] = (), k: int = 10, starts_on: date | None = None,
                ends_on: date | None = None) -> GrantView:
+    """A grant through the bootstrap path (``create_grant`` without an application): a fixture for the
+    tests of later capabilities; the authorization process itself is tested in test_process_*.py."""
     start = starts_on or date.today() - timedelta(days=1)
     return create_grant(rt, principal_for(rt, "admin"), operator_code=operator, scenario=SCENARIO,
                         domain_area="普惠金融", columns=columns or BENGFA_COLUMNS, starts_on=start,

@@ -13,7 +13,13 @@ from opdomain.audit.query import AuditFilter, search
 from opdomain.errors import Conflict, PermissionDenied
 from opdomain.identity.service import principal_for
 from opdomain.lifecycle.grants import resume_grant, suspend_grant, workspace_grant
-from opdomain.lifecycle.policy import GrantFacts, PrincipalFacts, can_use_workspace, check_workspace_access
+from opdomain.lifecycle.policy import (
+    GrantFacts,
+    PrincipalFacts,
+    StaffFacts,
+    can_use_workspace,
+    check_workspace_access,
+)
 from opdomain.runtime import Runtime
 
 COLUMNS = {"hrss.insured_employees": ["gender", "monthly_wage"]}
@@ -80,9 +86,13 @@ def test_expired_and_not_yet_started_grants_are_closed(srt: Runtime, bengfa: Pat
     assert len(search(srt.store, AuditFilter(action="workspace.access", outcome="refused"))) == 2
 
 
+CLEARED = {"a1": StaffFacts("a1", real_name_verified_on=date(2024, 1, 1), exam_passed_on=date(2024, 1, 2),
+                            exam_score=90, confidentiality_signed_on=date(2024, 1, 3))}
+
+
 def test_access_rule_on_plain_values() -> None:
-    grant = GrantFacts("g", "op1", "active", date(2025, 1, 1), date(2025, 12, 31))
-    analyst = PrincipalFacts("analyst", "op1")
+    grant = GrantFacts("g", "op1", "active", date(2025, 1, 1), date(2025, 12, 31), CLEARED)
+    analyst = PrincipalFacts("analyst", "op1", "a1")
     assert can_use_workspace(grant, analyst, date(2025, 1, 1))
     assert can_use_workspace(grant, analyst, date(2025, 12, 31))
     assert not can_use_workspace(grant, analyst, date(2026, 1, 1))
@@ -90,5 +100,5 @@ def test_access_rule_on_plain_values() -> None:
     assert not can_use_workspace(grant, PrincipalFacts("analyst", "op2"), date(2025, 6, 1))
     for status in ("suspended", "sealed", "expired", "cancelled", "revoked"):
         with pytest.raises(PermissionDenied):
-            check_workspace_access(GrantFacts("g", "op1", status, date(2025, 1, 1), date(2025, 12, 31)), analyst,
-                                   date(2025, 6, 1))
+            check_workspace_access(GrantFacts("g", "op1", status, date(2025, 1, 1), date(2025, 12, 31), CLEARED),
+                                   analyst, date(2025, 6, 1))

@@ -14,9 +14,13 @@ information and trade secrets protected), 四.(二) R4.2b (desensitized or conse
 6. ``analysis_k``          (domain) rewrite so the engine drops rows below k subjects
 7. ``analysis_base``       masking (domain) and consent (domain) on every base relation
 
+Helpers of pass 6: ``analysis_regions`` (sub-populations inside a group) and ``analysis_fastpath``
+(weight sums before exact DISTINCT counts); shared tree helpers in ``analysis_tree``.
+
 The engine runs only ``rewritten_sql``: SQL generated from the analysed tree, never the analyst's
 text. A refusal raises :class:`QueryRefused` with a stable code, the rule id and the column, function
-or group concerned. Differencing across queries is checked separately (``analysis_differencing``).
+or group concerned. Differencing across queries is checked separately, against the grant's history
+(``analysis_differencing``, ``analysis_flatdiff``). docs/governed-queries.md explains the design.
 """
 
 from __future__ import annotations
@@ -67,19 +71,19 @@ def membership_sql(sql: str, policy: GrantPolicy) -> tuple[str, dict[str, list[s
 
     Used by the differencing check only; the lists never leave the engine.
     """
-    tree = _checked_tree(sql, policy, "domain")
+    tree = checked_tree(sql, policy)
     rewritten, report = enforce_k(tree, policy, membership=True, copy=False)
     rewritten = isolate_base_tables(rewritten, policy, "domain", elements=True, copy=False)
     return rewritten.sql(dialect="duckdb", comments=False), report.membership
 
 
-def _checked_tree(sql: str, policy: GrantPolicy, environment: str) -> exp.Query:
+def checked_tree(sql: str, policy: GrantPolicy) -> exp.Query:
+    """The tree of a domain query after passes 1–5 (before the k rewrite); refuses like :func:`analyze`."""
     tree = parse_statement(sql)
     tree = resolve_scope(tree, policy, copy=False)
     check_functions(tree)
-    if environment == "domain":
-        tree = normalise(tree, copy=False)
-        check_rules(tree, policy)
+    tree = normalise(tree, copy=False)
+    check_rules(tree, policy)
     return tree
 
 
@@ -134,9 +138,9 @@ def touched(tree: exp.Query) -> tuple[tuple[str, ...], tuple[str, ...]]:
             if isinstance(source, exp.Table) and source.db:
                 tables.add(f"{source.db}.{source.name}".lower())
         for col in scope.columns:
-            source = scope.sources.get(col.table)
-            if isinstance(source, exp.Table) and source.db:
-                columns.add(f"{source.db}.{source.name}.{col.name}".lower())
+            origin = scope.sources.get(col.table)
+            if isinstance(origin, exp.Table) and origin.db:
+                columns.add(f"{origin.db}.{origin.name}.{col.name}".lower())
     return tuple(sorted(tables)), tuple(sorted(columns))
 
 

@@ -34,7 +34,8 @@ def isolate_base_tables(
 ) -> exp.Query:
     """Replace each granted table reference by its masked, consent-filtered relation.
 
-    ``elements`` (differencing checks only) adds, per subject column, ``<subject id>@<row hash>``.
+    ``elements`` (differencing checks only) adds, per subject column, one 128-bit integer per row:
+    ``hash(subject id) << 64 | hash(row)`` — a base row tagged with its subject.
     """
     if copy:
         tree = tree.copy()
@@ -51,10 +52,10 @@ def isolate_base_tables(
 
 def base_select(table: TablePolicy, policy: GrantPolicy, environment: str, *, elements: bool = False) -> exp.Select:
     domain = environment == "domain"
-    projections: list[exp.Expression] = []
+    projections: list[exp.Expr] = []
     for col in table.columns:
         name = col.name.lower()
-        value: exp.Expression = column(BASE_ALIAS, name)
+        value: exp.Expr = column(BASE_ALIAS, name)
         if domain and col.mask_expr:
             value = mask_expression(col.mask_expr, value)
         projections.append(exp.alias_(value, name, quoted=True))
@@ -67,13 +68,12 @@ def base_select(table: TablePolicy, policy: GrantPolicy, environment: str, *, el
         if elements:
             everything = [column(BASE_ALIAS, c.name.lower()) for c in table.columns]
             row_hash = exp.Anonymous(this="hash", expressions=everything)
+            wide = exp.DataType.build("UHUGEINT")
             for col in table.subject_columns:
-                element = exp.DPipe(
-                    this=exp.DPipe(
-                        this=exp.Cast(this=column(BASE_ALIAS, col.name.lower()), to=exp.DataType.build("VARCHAR")),
-                        expression=exp.Literal.string("@"),
-                    ),
-                    expression=exp.Cast(this=row_hash.copy(), to=exp.DataType.build("VARCHAR")),
+                subject = exp.Anonymous(this="hash", expressions=[column(BASE_ALIAS, col.name.lower())])
+                element = exp.BitwiseOr(
+                    this=exp.BitwiseLeftShift(this=exp.Cast(this=subject, to=wide), expression=exp.Literal.number(64)),
+                    expression=exp.Cast(this=row_hash.copy(), to=wide.copy()),
                 )
                 projections.append(exp.alias_(element, element_column(col.name), quoted=True))
     source = exp.Table(
@@ -104,7 +104,7 @@ def consent_filters(table: TablePolicy, policy: GrantPolicy) -> list[exp.Express
     return filters
 
 
-def mask_expression(template: str, value: exp.Expression) -> exp.Expression:
+def mask_expression(template: str, value: exp.Expr) -> exp.Expr:
     """The mask template with ``{col}`` replaced by ``value`` (templates come from privacy.masking)."""
     parsed = _parse_template(template).copy()
     for placeholder in list(parsed.find_all(exp.Column)):
@@ -116,6 +116,6 @@ def mask_expression(template: str, value: exp.Expression) -> exp.Expression:
 
 
 @lru_cache(maxsize=256)
-def _parse_template(template: str) -> exp.Expression:
+def _parse_template(template: str) -> exp.Expr:
     text = template.replace("{col}", f'"{_PLACEHOLDER}"')
     return sqlglot.parse_one(text, read="duckdb")

@@ -9,15 +9,19 @@ The choice: **refuse, not noise.** Every answered domain query is kept per grant
 Before a new query runs, :func:`differencing_checks` builds check queries that the engine runs inside
 the domain: for the new query and each recent earlier query that read a common table, the
 *membership* of every released row is computed with the same rewrite as the k rule — for each
-relation it was built through, the set of base rows, each tagged with its subject (``<subject
-id>@<row hash>``). For every pair of such sets, one from each answer, that share a base row, the base
+relation it was built through, the set of base rows, each tagged with its subject (``hash(subject
+id) << 64 | hash(row)``). For every pair of such sets, one from each answer, that share a base row, the base
 rows in exactly one of them are what the two aggregates differ by; the subjects of those rows are
 counted. If some pair differs by at least one and fewer than k subjects of some type, the new query
 is refused with ``query.differencing``. Comparing memberships instead of SQL text means a rewritten predicate, a
 renamed group key, a join used as a filter or a nested query cannot hide the difference.
 
+Earlier queries of the same flat shape as the new one (one aggregation over the same FROM/JOIN with
+the same group keys) are compared in one scan instead (``analysis_flatdiff``): the common case of a
+query repeated with another WHERE costs one aggregation for up to ``FLAT_CHUNK`` earlier queries.
+
 The history scanned is bounded (the most recent ``MAX_HISTORY`` entries sharing a table; checks are
-batched ``CHUNK`` entries per SQL statement). Limits are written down in docs/governed-queries.md.
+batched per SQL statement). Limits are written down in docs/governed-queries.md.
 """
 
 from __future__ import annotations
@@ -27,11 +31,13 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from opdomain.compute import messages as msg
-from opdomain.compute.analysis import AnalyzedQuery, membership_sql
+from opdomain.compute.analysis import AnalyzedQuery, checked_tree, membership_sql
 from opdomain.compute.analysis_errors import DIFFERENCING, RULE_PROTECT, QueryRefused
+from opdomain.compute.analysis_flatdiff import FlatShape, flat_check_sql, flat_shape
 
 MAX_HISTORY = 20
-CHUNK = 5
+CHUNK = 5  # earlier queries per membership statement
+FLAT_CHUNK = 10  # earlier queries per one-scan statement (analysis_flatdiff)
 
 
 @dataclass(frozen=True)
@@ -91,18 +97,33 @@ def differencing_checks(
     ][:max_entries]
     if not relevant:
         return []
-    new_sql, new_members = membership_sql(new.original_sql, policy)
-    if not new_members:
-        return []
-    olds: list[tuple[HistoryEntry, str, dict[str, list[str]]]] = []
+    new_flat = flat_shape(checked_tree(new.original_sql, policy), policy)
+    flat: list[tuple[str, FlatShape]] = []
+    general: list[HistoryEntry] = []
     for entry in relevant:
         try:
-            old_sql, old_members = membership_sql(entry.sql, policy)
+            old_flat = flat_shape(checked_tree(entry.sql, policy), policy)
         except QueryRefused:
-            continue
+            continue  # no longer answerable under this grant
+        same_shape = old_flat is not None and new_flat is not None and old_flat.signature == new_flat.signature
+        if same_shape and new_flat is not None and new_flat.slots and old_flat is not None:
+            flat.append((entry.query_id, old_flat))
+        else:
+            general.append(entry)
+    checks = []
+    for start in range(0, len(flat), FLAT_CHUNK):
+        assert new_flat is not None
+        checks.append(flat_check_sql(new_flat, flat[start:start + FLAT_CHUNK], policy, new.k))
+    if not general:
+        return checks
+    new_sql, new_members = membership_sql(new.original_sql, policy)
+    if not new_members:
+        return checks
+    olds: list[tuple[HistoryEntry, str, dict[str, list[str]]]] = []
+    for entry in general:
+        old_sql, old_members = membership_sql(entry.sql, policy)
         if set(old_members) & set(new_members):
             olds.append((entry, old_sql, old_members))
-    checks = []
     for start in range(0, len(olds), CHUNK):
         checks.append(_check_sql(new_sql, new_members, new.key_columns, olds[start:start + CHUNK], new.k))
     return checks
@@ -141,7 +162,7 @@ def _members(cte: str, columns: dict[str, list[str]]) -> str:
         for name in names:
             parts.append(
                 f"SELECT {cte}.g AS g, {_literal(subject_type)} AS t, {_literal(name)} AS m, "
-                f"unnest(CAST({cte}.{_ident(name)} AS VARCHAR[])) AS s FROM {cte}"
+                f"unnest({cte}.{_ident(name)}) AS s FROM {cte}"
             )
     return " UNION ALL ".join(parts)
 
@@ -155,7 +176,7 @@ def _check_sql(
 ) -> str:
     """One statement comparing the new answer with up to ``CHUNK`` earlier ones.
 
-    Membership elements are ``<subject id>@<row hash>``: one base row of one subject, one list per
+    Membership elements are ``hash(subject id) << 64 | hash(row)``: one base row of one subject, one list per
     relation the rows came through. For every pair of lists (new, earlier) of the same subject type
     that share an element, the elements in exactly one of them are the rows by which the two
     aggregates differ; the subjects of those rows are counted. Lists are compared one by one, so rows
@@ -190,7 +211,7 @@ def _check_sql(
         "SELECT p.q, p.ga, p.ma, p.gb, p.mb, p.t, b.s FROM __od_p AS p "
         "JOIN __od_bm AS b ON b.q = p.q AND b.g = p.gb AND b.m = p.mb "
         "WHERE NOT EXISTS (SELECT 1 FROM __od_am AS a WHERE a.g = p.ga AND a.m = p.ma AND a.s = b.s))",
-        "__od_n AS (SELECT q, ga, ma, gb, mb, t, count(DISTINCT regexp_replace(s, '@[^@]*$', '')) AS n "
+        "__od_n AS (SELECT q, ga, ma, gb, mb, t, count(DISTINCT s >> 64) AS n "
         "FROM __od_d GROUP BY q, ga, ma, gb, mb, t)",
     ]
     return (

@@ -39,20 +39,20 @@ class Deferred:
     alias: str
     subject: str  # hidden subject column
     weight: str  # hidden weight column
-    conditions: list[exp.Expression] = field(default_factory=list)
+    conditions: list[exp.Expr] = field(default_factory=list)
     #: per condition, how many rows fall in it (None: counted with a CASE)
-    rows: list[exp.Expression | None] = field(default_factory=list)
+    rows: list[exp.Expression] = field(default_factory=list)
 
 
-def _num(value: int) -> exp.Literal:
+def _num(value: int) -> exp.Expression:
     return exp.Literal.number(value)
 
 
-def _when(cond: exp.Expression, value: exp.Expression) -> exp.Case:
+def _when(cond: exp.Expr, value: exp.Expression) -> exp.Case:
     return exp.Case(ifs=[exp.If(this=cond.copy(), true=value)])
 
 
-def _checks(j: int, item: Deferred, table: str, exact: str | None, k: int) -> tuple[exp.Expression, exp.Expression]:
+def _checks(j: int, item: Deferred, table: str, exact: str | None, k: int) -> tuple[exp.Expr, exp.Expr]:
     """(the deferred check, the 'uncertain' condition) of slot ``j`` over ``table``'s columns.
 
     ``exact`` names the relation with the exact counts (``__od_n``, ``__od_n<i>``), if any.
@@ -83,7 +83,7 @@ def two_phase(select: exp.Select, immediate: list[exp.Expression], deferred: lis
     main = select.copy()
     for arg in ("with_", "order", "limit", "offset"):
         main.set(arg, None)
-    projections: list[exp.Expression] = [
+    projections: list[exp.Expr] = [
         exp.alias_(key.copy(), f"__od_g{i}", quoted=True) for i, key in enumerate(keys)
     ]
     names = [p.alias_or_name for p in select.expressions]
@@ -100,7 +100,7 @@ def two_phase(select: exp.Select, immediate: list[exp.Expression], deferred: lis
         weight = column(item.alias, item.weight)
         projections.append(exp.alias_(exp.Sum(this=weight), f"__od_w{j}", quoted=True))
         for i, cond in enumerate(item.conditions):
-            counted = item.rows[i] if i < len(item.rows) else None
+            counted: exp.Expression | None = item.rows[i] if i < len(item.rows) else None
             rows = counted.copy() if counted is not None else exp.Count(this=_when(cond, _num(1)))
             projections.append(exp.alias_(rows, f"__od_c{j}_{i}", quoted=True))
             projections.append(exp.alias_(exp.Sum(this=_when(cond, weight.copy())), f"__od_v{j}_{i}", quoted=True))
@@ -110,11 +110,11 @@ def two_phase(select: exp.Select, immediate: list[exp.Expression], deferred: lis
         parts = ([exp.Paren(this=existing.this)] if existing is not None else []) + immediate
         main.set("having", exp.Having(this=exp.and_(*parts, copy=False)))
     with_ = select.args.get("with_")
-    ctes: list[exp.Expression] = list(with_.expressions) if with_ is not None else []
+    ctes: list[exp.Expr] = list(with_.expressions) if with_ is not None else []
     ctes.append(exp.CTE(this=main, alias=exp.TableAlias(this=exp.to_identifier(MAIN, quoted=True)), materialized=True))
     final = exp.select(*[exp.alias_(column(MAIN, f"__od_p{i}"), n, quoted=True) for i, n in enumerate(names)],
                        copy=False).from_(exp.Table(this=exp.to_identifier(MAIN, quoted=True)), copy=False)
-    conditions: list[exp.Expression] = []
+    conditions: list[exp.Expr] = []
     for j, item in enumerate(deferred):
         name = f"__od_x{j}"
         ctes.append(exp.CTE(this=_exact(select, keys, item, j, k),
@@ -149,7 +149,7 @@ def _exact(select: exp.Select, keys: list[exp.Expression], item: Deferred, j: in
     ).where(uncertain, copy=False)
     matches = [exp.NullSafeEQ(this=column(PROBE, f"__od_g{i}"), expression=key.copy()) for i, key in enumerate(keys)]
     subject = column(item.alias, item.subject)
-    projections = [exp.alias_(key.copy(), f"__od_g{i}", quoted=True) for i, key in enumerate(keys)]
+    projections: list[exp.Expr] = [exp.alias_(key.copy(), f"__od_g{i}", quoted=True) for i, key in enumerate(keys)]
     projections.append(exp.alias_(exp.Count(this=exp.Distinct(expressions=[subject])), "__od_n", quoted=True))
     for i, cond in enumerate(item.conditions):
         counted = exp.Count(this=exp.Distinct(expressions=[_when(cond, subject.copy())]))

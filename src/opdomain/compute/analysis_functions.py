@@ -91,7 +91,7 @@ _VAR_PARENTS = _classes("Extract", "DateTrunc", "TimestampTrunc", "DateDiff", "D
                         "Interval", "Ordered")
 
 
-def function_name(node: exp.Expression) -> str:
+def function_name(node: exp.Expr) -> str:
     """The function's name as DuckDB spells it (``version``, ``sha256``, ``string_agg`` …)."""
     if isinstance(node, exp.Anonymous):
         return str(node.this).lower()

@@ -50,7 +50,7 @@ def subject_column(name: str) -> str:
 
 
 def element_column(name: str) -> str:
-    """Hidden column (differencing only): ``<subject id>@<row hash>``, one base row of one subject."""
+    """Hidden column (differencing only): ``hash(subject) << 64 | hash(row)``, a base row of one subject."""
     return f"__od_e_{name.lower()}"
 
 
@@ -124,7 +124,7 @@ class _K:
         self.counter += 1
         return f"{prefix}{self.counter}"
 
-    def query(self, node: exp.Expression, *, role: str) -> SlotRelation:
+    def query(self, node: exp.Expr, *, role: str) -> SlotRelation:
         while isinstance(node, exp.Subquery):
             node = node.this
         assert isinstance(node, exp.Select), "set operations are refused before the rewrite"
@@ -159,8 +159,8 @@ class _K:
                     parent = node.parent
                     semi = isinstance(parent, exp.In) and parent.args.get("query") is node
                     self.query(node.this, role="filter" if semi else "scalar")
-        all_eq, inner_eq = _equalities(select)
-        not_dup = _not_duplicated(srcs, all_eq)
+        all_eq, inner_eq = equalities(select)
+        not_dup = not_duplicated(srcs, all_eq)
         reps = _representatives(srcs, inner_eq, not_dup)
         aggregating = is_aggregating(select)
         if role == "filter":
@@ -177,7 +177,7 @@ class _K:
         return self._inner_rows(select, reps, srcs, not_dup)
 
     # -- counting -------------------------------------------------------------------------------
-    def count(self, alias: str, slot: Slot, not_dup: bool, cond: exp.Expression | None) -> exp.Expression:
+    def count(self, alias: str, slot: Slot, not_dup: bool, cond: exp.Expr | None) -> exp.Expression:
         value: exp.Expression = column(alias, slot.column)
         if cond is not None:
             value = exp.Case(ifs=[exp.If(this=cond.copy(), true=value)])
@@ -209,7 +209,7 @@ class _K:
         checks: list[exp.Expression] = []
         deferred: list[Deferred] = []
         for alias, slot, nd in reps:
-            def count(c: exp.Expression | None, a: str = alias, s: Slot = slot, n: bool = nd) -> exp.Expression:
+            def count(c: exp.Expr | None, a: str = alias, s: Slot = slot, n: bool = nd) -> exp.Expression:
                 return self.count(a, s, n, c)
 
             if fast and slot.kind == "scalar" and slot.weight and nd and not slot.unique:
@@ -247,7 +247,7 @@ class _K:
         _add_condition(select, "where", checks)
 
     def _as_list(self, alias: str, slot: Slot) -> exp.Expression:
-        value = column(alias, slot.column)
+        value: exp.Expression = column(alias, slot.column)
         if slot.kind == "set":
             value = exp.Anonymous(this="flatten", expressions=[exp.Anonymous(this="list", expressions=[value])])
         else:
@@ -324,7 +324,7 @@ def _add_condition(select: exp.Select, clause: str, checks: list[exp.Expression]
     select.set(clause, exp.Having(this=condition) if clause == "having" else exp.Where(this=condition))
 
 
-def _equalities(select: exp.Select) -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str, str, str]]]:
+def equalities(select: exp.Select) -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str, str, str]]]:
     """Column = column conjuncts between two relations: (all of them, those of inner joins / WHERE)."""
     everything: list[tuple[str, str, str, str]] = []
     inner: list[tuple[str, str, str, str]] = []
@@ -345,7 +345,7 @@ def _equalities(select: exp.Select) -> tuple[list[tuple[str, str, str, str]], li
     return everything, inner
 
 
-def _not_duplicated(srcs: list[_Source], equalities: list[tuple[str, str, str, str]]) -> set[str]:
+def not_duplicated(srcs: list[_Source], equalities: list[tuple[str, str, str, str]]) -> set[str]:
     """Sources none of whose rows a join can repeat: every other source is reached from it through
     equalities with a column unique in the reached source (each row then matches at most one row)."""
     unique = {alias: rel.unique_columns for alias, rel in srcs}

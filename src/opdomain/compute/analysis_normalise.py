@@ -49,15 +49,15 @@ def normalise(tree: exp.Query, *, copy: bool = True) -> exp.Query:
     return tree
 
 
-def silence_data_errors(tree: exp.Expression) -> None:
+def silence_data_errors(tree: exp.Expr) -> None:
     """CAST → TRY_CAST; ``a // b`` and ``a % b`` → ``… NULLIF(b, 0)`` (in place)."""
     for node in list(tree.find_all(exp.Cast)):
         if type(node) is exp.Cast:
             node.replace(exp.TryCast(this=node.this, to=node.args["to"]))
-    for node in list(tree.find_all(exp.IntDiv, exp.Mod)):
-        divisor = node.expression
+    for division in list(tree.find_all(exp.IntDiv, exp.Mod)):
+        divisor = division.expression
         if not isinstance(divisor, exp.Nullif):
-            node.set("expression", exp.Nullif(this=divisor, expression=exp.Literal.number(0)))
+            division.set("expression", exp.Nullif(this=divisor, expression=exp.Literal.number(0)))
 
 
 def _has_aggregate(node: exp.Expression) -> bool:

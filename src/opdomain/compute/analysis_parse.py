@@ -70,7 +70,7 @@ def parse_statement(sql: str) -> exp.Query:
     return statement
 
 
-def _statement_kind(statement: exp.Expression) -> str:
+def _statement_kind(statement: exp.Expr) -> str:
     if isinstance(statement, exp.Command):
         return str(statement.this).upper()
     return statement.key.upper()

@@ -37,7 +37,7 @@ MAX_REGIONS = 8
 
 @dataclass(frozen=True)
 class Region:
-    predicate: exp.Expression
+    predicate: exp.Expr
     #: a plain "argument is not NULL" region (no condition inside the argument): checked the cheap way
     not_null: bool = False
     key: str = ""
@@ -48,7 +48,7 @@ class Region:
 
     @staticmethod
     def of(
-        predicate: exp.Expression, values: frozenset[str], *, not_null: bool = False,
+        predicate: exp.Expr, values: frozenset[str], *, not_null: bool = False,
         argument: exp.Expression | None = None,
     ) -> Region:
         return Region(predicate, not_null, sql(predicate), values, argument)
@@ -61,8 +61,8 @@ def _values(agg: exp.Expression, args: list[exp.Expression]) -> frozenset[str]:
     return frozenset(names)
 
 
-def _all_not_null(args: list[exp.Expression]) -> exp.Expression:
-    tests: list[exp.Expression] = [exp.Not(this=exp.Is(this=a.copy(), expression=exp.Null())) for a in args]
+def _all_not_null(args: list[exp.Expression]) -> exp.Expr:
+    tests: list[exp.Expr] = [exp.Not(this=exp.Is(this=a.copy(), expression=exp.Null())) for a in args]
     return exp.and_(*tests, copy=False) if len(tests) > 1 else tests[0]
 
 
@@ -105,7 +105,7 @@ def check_region_count(select: exp.Select, *, limit: int = MAX_REGIONS) -> None:
         )
 
 
-def truthy(region: Region) -> exp.Expression:
+def truthy(region: Region) -> exp.Expr:
     """The region's condition as a never-NULL boolean (a not-NULL test already is one)."""
     if region.not_null or isinstance(region.predicate, exp.Not) and isinstance(region.predicate.this, exp.Is):
         return region.predicate.copy()
@@ -131,7 +131,7 @@ def _pairs(regions: list[Region]) -> list[tuple[Region, Region]]:
     return [(a, b) for a, b in combinations(regions, 2) if a.values & b.values]
 
 
-def weighted_requirements(regions: list[Region]) -> list[exp.Expression]:
+def weighted_requirements(regions: list[Region]) -> list[exp.Expr]:
     """Conditions whose subjects must number 0 or ≥ k, for the fast path (plain not-NULL regions only)."""
     assert all(r.not_null for r in regions)
     found = [truthy(r) for r in regions]
@@ -140,7 +140,7 @@ def weighted_requirements(regions: list[Region]) -> list[exp.Expression]:
 
 
 def region_checks(
-    regions: list[Region], count: Callable[[exp.Expression | None], exp.Expression], k: int
+    regions: list[Region], count: Callable[[exp.Expr | None], exp.Expression], k: int
 ) -> list[exp.Expression]:
     """HAVING conditions for one subject slot; ``count(cond)`` counts its subjects where ``cond`` holds."""
     checks: list[exp.Expression] = []

@@ -173,7 +173,7 @@ class _Rules:
         self.columns: set[str] = set()
 
     # -- queries and relations ------------------------------------------------------------------
-    def query(self, node: exp.Expression, *, final: bool) -> Relation:
+    def query(self, node: exp.Expr, *, final: bool) -> Relation:
         while isinstance(node, exp.Subquery):
             node = node.this
         if isinstance(node, exp.SetOperation):

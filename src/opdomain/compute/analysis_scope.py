@@ -11,6 +11,7 @@ refused; a ``*`` that could not be expanded is refused, so masking can never be 
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from sqlglot import exp
 from sqlglot.errors import OptimizeError
@@ -43,7 +44,7 @@ def resolve_scope(tree: exp.Query, policy: GrantPolicy, *, copy: bool = True) ->
         qualified = qualify(
             tree,
             dialect="duckdb",
-            schema=policy.sqlglot_schema(),
+            schema=cast(dict[str, object], policy.sqlglot_schema()),
             validate_qualify_columns=True,
             expand_stars=True,
             quote_identifiers=True,
@@ -144,9 +145,9 @@ def check_qualified(tree: exp.Query, policy: GrantPolicy) -> None:
             ):
                 _unknown(".".join(p for p in (source.db, source.name) if p))
     for select in tree.find_all(exp.Select):
-        for source in sources(select):
-            if not isinstance(source, exp.Table | exp.Subquery):
-                construct = source.key.upper()
+        for relation in sources(select):
+            if not isinstance(relation, exp.Table | exp.Subquery):
+                construct = relation.key.upper()
                 raise QueryRefused(
                     UNSUPPORTED_SYNTAX, msg.UNSUPPORTED_SYNTAX.format(construct=construct), rule=RULE_SCOPE,
                     construct=construct,

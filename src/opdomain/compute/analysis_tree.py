@@ -166,5 +166,5 @@ def column(table: str, name: str) -> exp.Column:
     return exp.column(name, table=table, quoted=True)
 
 
-def sql(node: exp.Expression) -> str:
+def sql(node: exp.Expr) -> str:
     return node.sql(dialect="duckdb")

@@ -3,7 +3,8 @@
 Routes and permissions (deny by default, identity.roles.PERMISSIONS):
 
 - ``GET  /api/v1/grants``                  grant.read (operator staff: their organization's only)
-- ``POST /api/v1/grants``                  grant.create (authority)
+- ``POST /api/v1/grants``                  grant.create — always refused (409 ``grant.lifecycle_only``): a grant
+  exists only through the authorization process, ``/api/v1/applications`` (lifecycle.api_process)
 - ``GET  /api/v1/grants/{grant_id}``       grant.read
 - ``POST /api/v1/grants/{grant_id}/suspend`` / ``/resume``   grant.manage (authority)
 - ``GET  /api/v1/consents``                consent.read (current consents, ids masked)
@@ -21,9 +22,11 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from opdomain.errors import Conflict
 from opdomain.identity.api import require, runtime
 from opdomain.identity.service import Principal
 from opdomain.lifecycle import consent, grants
+from opdomain.lifecycle.messages_process import GRANT_ONLY_THROUGH_LIFECYCLE
 
 router = APIRouter(prefix="/api/v1", tags=["grants", "consent"])
 
@@ -51,10 +54,10 @@ def list_grants(request: Request, principal: Principal = Depends(require("grant.
 @router.post("/grants", status_code=201)
 def create_grant(body: GrantCreate, request: Request,
                  principal: Principal = Depends(require("grant.create"))) -> dict[str, Any]:
-    view = grants.create_grant(runtime(request), principal, operator_code=body.operator, scenario=body.scenario,
-                               domain_area=body.domain_area, columns=body.columns, starts_on=body.starts_on,
-                               ends_on=body.ends_on, k=body.k, consent_subjects=body.consent_subjects)
-    return view.to_dict()
+    """Refused: grants come only from the authorization process (rules 三; docs/lifecycle.md)."""
+    exc = Conflict("grant.lifecycle_only", GRANT_ONLY_THROUGH_LIFECYCLE, details={"rule": "R3"})
+    runtime(request).audit.record_refusal(principal, "grant.create", "grant", body.operator, reason=exc.code)
+    raise exc
 
 
 @router.get("/grants/{grant_id}")

@@ -29,7 +29,7 @@ class Grant(Base):
     domain_area: Mapped[str] = mapped_column(String(32))
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
-    #: GrantStatus: active | suspended | sealed | expired | cancelled | revoked
+    #: machine.GrantStatus: active | suspended | sealed | renewing | expired | cancelled | revoked | destroyed
     status: Mapped[str] = mapped_column(String(16))
     status_reason: Mapped[str] = mapped_column(Text, default="")
     #: minimum distinct data subjects per output group of the analysis rule
@@ -41,6 +41,18 @@ class Grant(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: the application (授权程序) the grant came from; None only for a bootstrap grant (tests, fixtures)
+    application_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    agreement_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: the operator's request for early cancellation (R3.9c)
+    cancellation_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    cancellation_reason: Mapped[str] = mapped_column(Text, default="")
+    #: how the grant ended (expired | cancelled | revoked), when, and when its data was destroyed
+    ended_as: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    destroyed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: R3.9d: the audit log of the grant is kept at least until this day
+    retain_audit_until: Mapped[date | None] = mapped_column(Date, nullable=True)
 
     operator: Mapped[Organization] = relationship(lazy="joined")
     columns: Mapped[list[GrantColumn]] = relationship(
@@ -92,3 +104,7 @@ class ConsentEvent(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     recorded_by: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# the tables of the authorization process live beside these (one metadata)
+from opdomain.lifecycle import models_process  # noqa: E402, F401

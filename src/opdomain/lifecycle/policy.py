@@ -8,19 +8,22 @@ No I/O here: services load the facts and call these (STYLE: rules apart from I/O
 - R3.9a 三.(九): the term is at most 3 years.
 - R4.2b 四.(二): the consent requirement names person and/or enterprise subjects.
 - R4.4c / R4.5a 四.(四)/(五): only the operator's analysts work in a grant's workspace, only while the
-  grant is active and within its term.
+  grant is active (or renewing) and within its term.
+- R4.1 四.(一), R4.4b 四.(四): safe people — an analyst enters only after real-name verification, a passed
+  exam and a signed confidentiality agreement, and not after leaving the operator.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from enum import StrEnum
 from typing import Protocol
 
 from opdomain.errors import Conflict, InvalidInput, PermissionDenied
 from opdomain.lifecycle import messages as msg
+from opdomain.lifecycle import messages_process as pmsg
+from opdomain.lifecycle.machine import GRANT_TRANSITIONS, OPEN_GRANT_STATES, GrantStatus
 
 #: R3.9a: the term is negotiated, generally at most 3 years
 MAX_TERM_YEARS = 3
@@ -30,23 +33,10 @@ SUBJECT_TYPES: tuple[str, ...] = ("person", "enterprise")
 K_RANGE = (2, 1000)
 
 
-class GrantStatus(StrEnum):
-    """Status of a grant (授权状态). The lifecycle issue adds the full state machine (SPEC §3); until
-    then only ``active ⇄ suspended`` is a transition of this slice."""
-
-    ACTIVE = "active"  # 有效: the workspace is open within the term
-    SUSPENDED = "suspended"  # 暂停: access closed for now (e.g. rectification, R6.8)
-    SEALED = "sealed"  # 封存: workspace frozen, data kept
-    EXPIRED = "expired"  # 到期
-    CANCELLED = "cancelled"  # 提前注销 (R3.9c)
-    REVOKED = "revoked"  # 撤销
-
-
-#: allowed transitions of this slice: (from, to)
-TRANSITIONS: frozenset[tuple[GrantStatus, GrantStatus]] = frozenset({
-    (GrantStatus.ACTIVE, GrantStatus.SUSPENDED),
-    (GrantStatus.SUSPENDED, GrantStatus.ACTIVE),
-})
+#: the status of a grant and its transitions are declared in :mod:`opdomain.lifecycle.machine`
+#: (re-exported here for the callers of the first slice)
+TRANSITIONS: frozenset[tuple[GrantStatus, GrantStatus]] = frozenset(
+    (GrantStatus(src), GrantStatus(t.target)) for t in GRANT_TRANSITIONS for src in t.sources)
 
 
 @dataclass(frozen=True)
@@ -150,6 +140,22 @@ def granted_column_set(requested: Mapping[str, Sequence[str]],
 # workspace access
 
 
+@dataclass(frozen=True)
+class StaffFacts:
+    """What the safe-people rules (R4.1, R4.4b) need of one person of an operator."""
+
+    username: str
+    real_name_verified_on: date | None = None
+    exam_passed_on: date | None = None
+    exam_score: int | None = None
+    #: last day the exam result counts (None: no limit set by the authority)
+    exam_valid_until: date | None = None
+    confidentiality_signed_on: date | None = None
+    confidentiality_digest: str | None = None
+    left_on: date | None = None
+    is_active: bool = True
+
+
 class GrantLike(Protocol):
     """What the access rules read of a grant (a ``GrantView`` or ``GrantFacts``)."""
 
@@ -161,11 +167,15 @@ class GrantLike(Protocol):
     def starts_on(self) -> date: ...
     @property
     def ends_on(self) -> date: ...
+    @property
+    def staff(self) -> Mapping[str, StaffFacts]: ...
 
 
 class PrincipalLike(Protocol):
     """What the access rules read of a caller (an ``identity.service.Principal`` or ``PrincipalFacts``)."""
 
+    @property
+    def username(self) -> str: ...
     @property
     def role(self) -> str: ...
     @property
@@ -174,32 +184,65 @@ class PrincipalLike(Protocol):
 
 @dataclass(frozen=True)
 class GrantFacts:
-    """What the access rule needs of a grant."""
+    """What the access rule needs of a grant: its status, term and the operator's staff records."""
 
     id: str
     operator_code: str
     status: str
     starts_on: date
     ends_on: date
+    staff: Mapping[str, StaffFacts] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class PrincipalFacts:
     role: str
     organization_code: str
+    username: str = ""
 
 
 def effective_status(grant: GrantLike, today: date) -> GrantStatus:
-    """An active grant past its last day is expired, whether or not the scheduler has marked it yet."""
+    """A live grant past its last day is expired, whether or not the scheduler has marked it yet."""
     status = GrantStatus(grant.status)
-    if status is GrantStatus.ACTIVE and today > grant.ends_on:
+    if status.value in LIVE_STATES and today > grant.ends_on:
         return GrantStatus.EXPIRED
     return status
 
 
+LIVE_STATES = frozenset({"active", "suspended", "sealed", "renewing"})
+
+
+def check_safe_person(staff: StaffFacts | None, today: date) -> None:
+    """R4.4b real-name verified, R4.1 exam passed (and still valid), R4.4b confidentiality agreement
+    signed, and still with the operator. Raises PermissionDenied naming the rule that fails."""
+    if staff is None or staff.real_name_verified_on is None:
+        raise PermissionDenied("workspace.real_name_unverified", pmsg.REAL_NAME_UNVERIFIED,
+                               details={"rule": "R4.4b"})
+    if staff.left_on is not None and staff.left_on <= today or not staff.is_active:
+        raise PermissionDenied("workspace.staff_left", pmsg.STAFF_LEFT, details={"rule": "R4.4b"})
+    if staff.exam_passed_on is None or staff.exam_passed_on > today:
+        raise PermissionDenied("workspace.exam_not_passed", pmsg.EXAM_NOT_PASSED, details={"rule": "R4.1"})
+    if staff.exam_valid_until is not None and today > staff.exam_valid_until:
+        raise PermissionDenied("workspace.exam_lapsed",
+                               pmsg.EXAM_LAPSED.format(until=staff.exam_valid_until.isoformat()),
+                               details={"rule": "R4.1"})
+    if staff.confidentiality_signed_on is None or staff.confidentiality_signed_on > today:
+        raise PermissionDenied("workspace.no_confidentiality_agreement", pmsg.NO_CONFIDENTIALITY,
+                               details={"rule": "R4.4b"})
+
+
+def can_be_safe_person(staff: StaffFacts | None, today: date) -> bool:
+    try:
+        check_safe_person(staff, today)
+    except PermissionDenied:
+        return False
+    return True
+
+
 def check_workspace_access(grant: GrantLike, principal: PrincipalLike, today: date) -> None:
     """R4.4c, R4.5a: the workspace of a grant is open only to analysts of the grant's operator, only
-    while the grant is active and ``today`` lies within its term. Raises PermissionDenied (403)."""
+    while the grant is active (or renewing) and ``today`` lies within its term; R4.1, R4.4b: only to a
+    safe person (:func:`check_safe_person`). Raises PermissionDenied (403)."""
     if principal.role != "analyst":
         raise PermissionDenied("workspace.not_analyst", msg.NOT_AN_ANALYST)
     if principal.organization_code != grant.operator_code:
@@ -207,12 +250,14 @@ def check_workspace_access(grant: GrantLike, principal: PrincipalLike, today: da
     status = effective_status(grant, today)
     if status is GrantStatus.EXPIRED:
         raise PermissionDenied("workspace.grant_expired", msg.GRANT_EXPIRED.format(ends_on=grant.ends_on.isoformat()))
-    if status is not GrantStatus.ACTIVE:
+    if status.value not in OPEN_GRANT_STATES:
         raise PermissionDenied("workspace.grant_not_active",
-                               msg.GRANT_NOT_ACTIVE.format(status=status.value, status_zh=msg.STATUS_ZH[status.value]))
+                               msg.GRANT_NOT_ACTIVE.format(status=status.value,
+                                                           status_zh=pmsg.GRANT_STATUS_ZH[status.value]))
     if today < grant.starts_on:
         raise PermissionDenied("workspace.grant_not_started",
                                msg.GRANT_NOT_STARTED.format(starts_on=grant.starts_on.isoformat()))
+    check_safe_person(grant.staff.get(principal.username), today)
 
 
 def can_use_workspace(grant: GrantLike, principal: PrincipalLike, today: date) -> bool:
