@@ -4,6 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 SYSSTAMP:= $(VENV)/.system
+RUNSTAMP:= $(VENV)/.system-runtime
 HOME_DIR ?= .opdomain-demo
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
@@ -16,19 +17,23 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+$(RUNSTAMP): scripts/setup-system.sh | $(STAMP)
+	bash scripts/setup-system.sh runtime
+	touch $(RUNSTAMP)
+
 $(SYSSTAMP): scripts/setup-system.sh | $(STAMP)
-	bash scripts/setup-system.sh
+	bash scripts/setup-system.sh test
 	touch $(SYSSTAMP)
 
 setup: $(STAMP) $(SYSSTAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) $(RUNSTAMP)
 	$(BIN)/opdomain demo --home $(HOME_DIR) --serve --host $(HOST) --port $(PORT)
 
 test: setup
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) $(RUNSTAMP)
 	$(BIN)/python -m bench
 
 lint: $(STAMP)

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Installs the Debian packages opdomain's tests and sandbox need, when missing:
-# chromium + a CJK font (browser tests), bubblewrap (job sandbox), PostgreSQL
-# server binaries (throwaway test server when none answers on 127.0.0.1:5432).
-# Idempotent and quiet when everything is present.
+# Installs the Debian packages opdomain needs, when missing. Idempotent and quiet when present.
+#   runtime: bubblewrap (the job sandbox)
+#   test:    runtime + chromium and a CJK font (browser tests), PostgreSQL server binaries
+#            (a throwaway test server when none answers on 127.0.0.1:5432)
 set -euo pipefail
+what="${1:-test}"
 need=()
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
-fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" || need+=(fonts-wqy-microhei)
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
-if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  need+=(postgresql)
+command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+if [ "$what" = "test" ]; then
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" || need+=(fonts-wqy-microhei)
+  if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    need+=(postgresql)
+  fi
 fi
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != "0" ]; then SUDO=sudo; else SUDO=; fi

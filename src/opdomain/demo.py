@@ -125,7 +125,8 @@ def run_demo(home: Path, *, enterprises: int = 1290, seed: int = 2023, console: 
         "accounts": [
             {"username": a.username, "password": passwords[a.username], "role": a.role, "organization": a.organization}
             for a in accounts
-        ],
+        ]
+        + extra.get("accounts", []),
         "scenario_data": str(scenario_dir),
         "grants": extra.get("grants", {}),
         "agreements": extra.get("agreements", {}),
@@ -141,6 +142,8 @@ def run_demo(home: Path, *, enterprises: int = 1290, seed: int = 2023, console: 
         t.add_column(col)
     for a in accounts:
         t.add_row(a.username, passwords[a.username], a.role, a.organization)
+    for acc in extra.get("accounts", []):
+        t.add_row(acc["username"], acc["password"], acc["role"], acc["organization"])
     say.print(t)
     say.print(f"  demo.json: {home / 'demo.json'}")
     return rt

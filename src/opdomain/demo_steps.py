@@ -246,6 +246,9 @@ def jobs_and_airlock(rt: Runtime, say: Console, grant_id: str, out: dict[str, An
                 resident_id=_fictional_resident_id(60), phone="13800579901", role="consumer",
                 organization_code=PILOT_BANK[0])
     say.print(f"  ✓ 演示调用方 demo consumer {PILOT_BANK[0]} {PILOT_BANK[1]}: user bank1 / {bank_password}")
+    out.setdefault("accounts", []).append(
+        {"username": "bank1", "password": bank_password, "role": "consumer", "organization": PILOT_BANK[0]}
+    )
     admin, analyst = principal_for(rt, "admin"), principal_for(rt, "analyst")
     declare_output(rt, admin, grant_id, name="rating_list", subject_type="enterprise",
                    columns=["uscc", "category", "grade"])
