@@ -101,7 +101,8 @@ def establish_grant(rt: Runtime, say: Console) -> tuple[str, str]:
     applications.pass_pre_review(rt, admin, app.id, experts=["expert1", "expert2", "expert3"])
     for i, e in enumerate(("expert1", "expert2", "expert3")):
         applications.submit_expert_review(rt, who[e], app.id,
-                                          scores={"security": 86 + i, "credit": 90, "technical": 84}, opinion="场景明确，数据最小必要，安全措施可行，同意授权")
+                                          scores={"security": 86 + i, "credit": 90, "technical": 84},
+                                          opinion="场景明确，数据最小必要，安全措施可行，同意授权")
     applications.conclude_expert_review(rt, admin, app.id, conclusion="专家组一致同意")
     # 演示：公示期（7 天）按日期模拟为已届满
     applications.approve(rt, admin, app.id, reasons="终审通过，列入建议名单报市政府审核确定", publicity_days=7,

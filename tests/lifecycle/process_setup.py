@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from tests.conftest import resident_id
+
 from opdomain.audit.log import SYSTEM
 from opdomain.identity.service import create_user, principal_for
 from opdomain.lifecycle import applications as apps
 from opdomain.lifecycle.policy_process import REQUIRED_MATERIALS
 from opdomain.runtime import Runtime
-from tests.conftest import resident_id
 
 SCENARIOS = [{"name": "泵阀共富贷融资能力评价", "domain_area": "普惠金融",
               "goals": "为永嘉泵阀企业提供融资能力评价", "plan": "第一年试点两家银行，第二年全县推广",
@@ -61,7 +62,8 @@ def walk_to_active(rt: Runtime, app_id: str, today: date) -> str:
         apps.submit_expert_review(rt, principal_for(rt, e), app_id,
                                   scores={"security": 80 + i, "credit": 85, "technical": 78}, opinion="同意")
     apps.conclude_expert_review(rt, admin, app_id, conclusion="专家组一致同意")
-    apps.approve(rt, admin, app_id, reasons="终审通过，报市政府审核确定", publicity_days=7, today=today - timedelta(days=10))
+    apps.approve(rt, admin, app_id, reasons="终审通过，报市政府审核确定", publicity_days=7,
+                 today=today - timedelta(days=10))
     apps.file_with_government(rt, admin, app_id, reference="温政备〔2025〕1号", today=today)
     apps.sign_agreement(rt, admin, app_id)
     apps.file_emergency_plan(rt, admin, app_id, title="泵阀共富贷授权应急预案", text="数据泄露处置流程……")

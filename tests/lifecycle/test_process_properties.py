@@ -4,6 +4,7 @@ fails verification; the docs carry the current diagram."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from datetime import date, timedelta
@@ -14,6 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from tests.conftest import make_runtime
+from tests.lifecycle.process_setup import add_experts, announce, apply
 
 from opdomain.errors import DomainError
 from opdomain.identity.service import principal_for
@@ -22,8 +25,6 @@ from opdomain.lifecycle import applications as apps
 from opdomain.lifecycle.docs import lifecycle_diagrams
 from opdomain.lifecycle.grants import load_grant
 from opdomain.lifecycle.models_process import Application, EmergencyPlan
-from tests.conftest import make_runtime
-from tests.lifecycle.process_setup import add_experts, announce, apply
 
 APP_NAMES = [t.name for t in machine.APPLICATION_TRANSITIONS]
 GRANT_NAMES = [t.name for t in machine.GRANT_TRANSITIONS]
@@ -114,10 +115,8 @@ class ServiceMachine(RuleBasedStateMachine):
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def _try(self, fn) -> None:  # type: ignore[no-untyped-def]
-        try:
+        with contextlib.suppress(DomainError):
             fn()
-        except DomainError:
-            pass
 
     @rule(step=st.sampled_from(["submit", "begin_pre_review", "pass_pre_review", "reviews", "conclude", "approve",
                                 "file", "sign", "plan", "activate", "withdraw", "reject"]),

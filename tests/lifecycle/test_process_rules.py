@@ -6,6 +6,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from tests.lifecycle.domain_setup import seed_domain
+from tests.lifecycle.process_setup import REQUIREMENTS, TABLES, add_experts, announce, apply, walk_to_active
 
 from opdomain.audit.log import SYSTEM
 from opdomain.audit.query import AuditFilter, search
@@ -17,8 +19,6 @@ from opdomain.lifecycle.grants import load_grant, workspace_grant
 from opdomain.lifecycle.notifications import build_email, deliver_pending, list_notifications, smtp_config
 from opdomain.lifecycle.policy_process import renewal_deadline
 from opdomain.runtime import Runtime
-from tests.lifecycle.domain_setup import seed_domain
-from tests.lifecycle.process_setup import REQUIREMENTS, TABLES, add_experts, announce, apply, walk_to_active
 
 TODAY = date.today()
 
@@ -168,8 +168,9 @@ def test_renewal_window_is_enforced_and_warned_about(prt: Runtime) -> None:
 
 def test_safe_people_gate_the_workspace(prt: Runtime) -> None:
     grant_id = walk_to_active(prt, apply(prt, announce(prt, TODAY), TODAY), TODAY)
-    from opdomain.identity.service import create_user
     from tests.conftest import resident_id
+
+    from opdomain.identity.service import create_user
 
     create_user(prt, SYSTEM, username="newbie", password="pw-newbie-0123456789", real_name="新人",
                 resident_id=resident_id(60), phone="13900000060", role="analyst", organization_code="op1")

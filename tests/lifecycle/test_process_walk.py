@@ -8,6 +8,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from tests.lifecycle.domain_setup import seed_domain
+from tests.lifecycle.process_setup import TABLES, add_experts, announce, apply, walk_to_active
 
 from opdomain.audit.query import AuditFilter, search
 from opdomain.audit.verify import verify_chain
@@ -17,8 +19,6 @@ from opdomain.identity.service import principal_for
 from opdomain.lifecycle import agreement, applications, data_requests, ending
 from opdomain.lifecycle.grants import load_grant, pseudonym_key, workspace_grant
 from opdomain.runtime import Runtime
-from tests.lifecycle.domain_setup import seed_domain
-from tests.lifecycle.process_setup import TABLES, add_experts, announce, apply, walk_to_active
 
 
 @pytest.fixture

@@ -45,3 +45,8 @@ from opdomain.web.console import consent_pages  # noqa: E402
 _PAGES.append(consent_pages.router)
 
 __all__ = ["mount_console", "add_pages", "add_nav_item", "NavItem", "page", "public_page", "PageContext", "render"]
+
+# jobs, egress review (数据出域审核) and products (issue: airlock console); each adds its nav items on import
+from opdomain.web.console import airlock_pages, jobs_pages, products_pages  # noqa: E402
+
+_PAGES.extend([jobs_pages.router, airlock_pages.router, products_pages.router])
