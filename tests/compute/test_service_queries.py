@@ -198,17 +198,15 @@ def test_decrypted_tables_are_cached_per_version(domain: Runtime, bengfa: Path, 
 
 
 def test_an_engine_error_on_real_data_does_not_echo_a_value(domain: Runtime) -> None:
+    """DuckDB's conversion errors quote the failing value: in the dev copy the analyst sees it (masked
+    data helps debugging); on real data casts run as TRY_CAST, so no error can quote a raw value."""
     g = make_grant(domain)
     analyst = principal_for(domain, "analyst")
     sql = "SELECT count(*) AS n, sum(CAST(tax_credit_grade AS INTEGER)) AS s FROM tax.annual_tax"
     build_dev_data(domain, analyst, g.id)
     with pytest.raises(QueryRefused) as dev:
         run_query(domain, analyst, g.id, sql, "dev")
-    # dev: the engine's message (quoting a value of the masked copy) helps the analyst debug
     assert dev.value.code == "query.engine_error" and "Could not convert string" in dev.value.message.en
-    with pytest.raises(QueryRefused) as real:
-        run_query(domain, analyst, g.id, sql, "domain")
-    assert real.value.code == "query.engine_error" and "convert string" not in real.value.message.en
-    assert "withheld" in real.value.message.en and "reason" not in real.value.details
-    failed = [q for q in list_queries(domain, analyst, g.id) if q.status == "failed"]
-    assert len(failed) == 2 and all(q.refusal_code == "query.engine_error" for q in failed)
+    real = run_query(domain, analyst, g.id, sql, "domain")
+    assert real["columns"] == ["n", "s"] and real["rows"][0][1] is None
+    assert not any(grade in str(real) for grade in ("'A'", "'B'", "'M'"))
