@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=300, ge=1)
     query_row_cap: int = Field(default=1000, ge=1, description="rows shown for one query result")
     secure_cookies: bool = Field(default=False, description="mark cookies Secure (behind TLS)")
+    lifecycle_tick_seconds: int = Field(
+        default=3600, ge=0, description="how often `serve` runs the lifecycle tick (expiry, renewal warnings); 0 = off"
+    )
 
     @field_validator("audit_retention_days")
     @classmethod

@@ -5,7 +5,10 @@ Errors follow SPEC §9: ``{"error": {"code", "message", "message_en"}}`` with th
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
@@ -27,8 +30,36 @@ _HTTP_MESSAGES = {
 }
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+    """While serving, the lifecycle ticks by itself: grants expire at the end of their term (R3.9d),
+    renewal windows are warned about (R3.9b), overdue rectifications lapse."""
+    rt: Runtime = app.state.runtime
+    task = None
+    if rt.settings.lifecycle_tick_seconds > 0:
+        task = asyncio.create_task(_tick_forever(rt, rt.settings.lifecycle_tick_seconds))
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+
+
+async def _tick_forever(rt: Runtime, every: int) -> None:
+    from opdomain.lifecycle.ending import tick
+
+    while True:
+        try:
+            await asyncio.to_thread(tick, rt)
+        except Exception:  # a failed tick is retried next round; the tick audits what it did
+            logging.getLogger("opdomain.lifecycle").exception("lifecycle tick failed")
+        await asyncio.sleep(every)
+
+
 def create_app(rt: Runtime) -> FastAPI:
-    app = FastAPI(title="opdomain 公共数据授权运营域", version=__version__, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="opdomain 公共数据授权运营域", version=__version__, docs_url=None, redoc_url=None, lifespan=_lifespan
+    )
     app.state.runtime = rt
 
     @app.middleware("http")
