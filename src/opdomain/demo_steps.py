@@ -115,9 +115,9 @@ def establish_grant(rt: Runtime, say: Console) -> tuple[str, str]:
     view = applications.activate(rt, admin, app.id)
     grant_id = view.grant_id or ""
     sealed = agreement.sealed_path(rt, view.agreement_id or "")
-    for e in applications.timeline(rt, admin, "application", app.id):
-        if e["action"] not in ("add_material", "expert_review"):
-            say.print(f"  · {e['action']:<24} {e['from'] or '-':>17} → {e['to']:<17} {e['actor']}")
+    for ev in applications.timeline(rt, admin, "application", app.id):
+        if ev["action"] not in ("add_material", "expert_review"):
+            say.print(f"  · {ev['action']:<24} {ev['from'] or '-':>17} → {ev['to']:<17} {ev['actor']}")
     say.print(f"  ✓ 授权 grant {grant_id}: {OPERATOR} · {SCENARIO} · {starts_on} – {ends_on}; "
               f"运营协议 sealed agreement {sealed}")
 
@@ -284,6 +284,7 @@ def jobs_and_airlock(rt: Runtime, say: Console, grant_id: str, out: dict[str, An
         ("statistics", "泵阀共富贷评级统计", "data_report", [
             ("grade_distribution.csv", "各类别各等级企业数", "每格至少 10 家企业（k=10）"),
             ("grade_means.csv", "各类别各等级平均得分与各指标平均值", "均值基于至少 10 家企业；保留两位及以上小数")]))
+    assert domain_job is not None
     for key, product, ptype, files in plans:
         req = airlock.create_request(rt, analyst, grant_id, title=product, recipient=PILOT_BANK[0],
                                      product_name=product, product_type=ptype)

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.conftest import seed_people
 
 from opdomain.audit.query import AuditFilter, search
 from opdomain.catalog.ingest import import_dataset, read_version, sweep_interrupted
@@ -25,6 +24,7 @@ from opdomain.catalog.service import get_dataset, list_imports
 from opdomain.errors import InvalidInput, NotFound, PermissionDenied
 from opdomain.identity.service import principal_for
 from opdomain.runtime import Runtime
+from tests.conftest import seed_people
 
 AMR = "amr/enterprise_registry.resource.json"
 HRSS = "hrss/insured_employees.resource.json"

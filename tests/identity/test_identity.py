@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.conftest import resident_id, seed_people
 
 from opdomain.audit.log import SYSTEM
 from opdomain.audit.query import AuditFilter, search
@@ -13,6 +12,7 @@ from opdomain.identity import service
 from opdomain.identity.models import User
 from opdomain.runtime import Runtime
 from opdomain.web.app import create_app
+from tests.conftest import resident_id, seed_people
 
 
 def test_login_contract_returns_bearer_token(srt: Runtime) -> None:

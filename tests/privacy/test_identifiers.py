@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.privacy.privacy_helpers import bank_cards, corrupted, credit_codes, mobiles, resident_ids, run
 from stdnum.cn import uscc
 
 from opdomain.privacy.identifiers import (
@@ -30,6 +29,7 @@ from opdomain.privacy.identifiers import (
     scan_values,
     valid_sql,
 )
+from tests.privacy.privacy_helpers import bank_cards, corrupted, credit_codes, mobiles, resident_ids, run
 
 # GB 11643-1999's own example, and stdnum's credit code example
 RESIDENT_ID = "11010519491231002X"

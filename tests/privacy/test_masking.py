@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.privacy.privacy_helpers import KEY_A, KEY_B, bank_cards, credit_codes, mobiles, resident_ids, run
 
 from opdomain.errors import InvalidInput
 from opdomain.privacy.identifiers import IdentifierType
@@ -29,6 +28,7 @@ from opdomain.privacy.masking import (
     quote_ident,
 )
 from opdomain.privacy.surnames import COMMON_SURNAMES, COMPOUND_SURNAMES
+from tests.privacy.privacy_helpers import KEY_A, KEY_B, bank_cards, credit_codes, mobiles, resident_ids, run
 
 SQL_SETTINGS = settings(
     max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -168,10 +168,10 @@ def _domain_tables(
         if wrapped is None:  # crypto-shredded (R3.9d): never served from the cache either
             raise NotFound("dataset.destroyed", catalog_msg.NO_VERSION.format(name=dataset))
         weighted = [c.name for c in catalog[dataset] if c.subject and not c.unique]
-        full = TABLE_CACHE.get(
-            (home, "domain", dataset, str(version), path.name),
-            lambda d=dataset, w=weighted: _add_weights(read_version(rt, d), w),
-        )  # type: ignore[misc]
+        def load(d: str = dataset, w: list[str] = weighted) -> pa.Table:
+            return _add_weights(read_version(rt, d), w)
+
+        full = TABLE_CACHE.get((home, "domain", dataset, str(version), path.name), load)
         # only the granted columns, plus the weights of non-unique subject columns
         keep = [c.name for c in catalog[dataset]] + [weight_column(c) for c in weighted]
         out[dataset] = full.select(keep)

@@ -11,6 +11,7 @@ the docs in step.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -66,7 +67,7 @@ class Transition:
         return f"{self.name} ({self.rule})"
 
 
-def _t(name: str, sources: set[StrEnum], target: StrEnum, permission: str, rule: str, zh: str) -> Transition:
+def _t(name: str, sources: Iterable[StrEnum], target: StrEnum, permission: str, rule: str, zh: str) -> Transition:
     return Transition(name, frozenset(s.value for s in sources), target.value, permission, rule, zh)
 
 
