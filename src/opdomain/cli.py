@@ -382,10 +382,11 @@ app.add_typer(consent_app, name="consent")
 app.add_typer(devdata_app, name="devdata")
 app.command("query")(query_cmd)
 
-from opdomain.lifecycle.cli import agreement_app, lifecycle_app  # noqa: E402
+from opdomain.lifecycle.cli import agreement_app, lifecycle_app, people_app  # noqa: E402
 
 app.add_typer(agreement_app, name="agreement")
 app.add_typer(lifecycle_app, name="lifecycle")
+app.add_typer(people_app, name="people")
 
 from opdomain.egress.cli import airlock_app, download, job_app, release_app, trace, verify, worker  # noqa: E402
 

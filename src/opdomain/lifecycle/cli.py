@@ -179,3 +179,7 @@ def diagram_cmd() -> None:
     from opdomain.lifecycle.docs import lifecycle_diagrams
 
     out.print(lifecycle_diagrams(), markup=False, highlight=False)
+
+
+# the steps with rich input (announce, apply, material, score, objection, data requests) and `opdomain people`
+from opdomain.lifecycle.cli_process import people_app  # noqa: E402,F401
