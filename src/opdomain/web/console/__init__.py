@@ -50,3 +50,8 @@ __all__ = ["mount_console", "add_pages", "add_nav_item", "NavItem", "page", "pub
 from opdomain.web.console import airlock_pages, jobs_pages, products_pages  # noqa: E402
 
 _PAGES.extend([jobs_pages.router, airlock_pages.router, products_pages.router])
+
+# the authorization lifecycle: announcements, applications, public notice, grants, safe people, notifications
+from opdomain.web.console import lifecycle_pages  # noqa: E402
+
+_PAGES.append(lifecycle_pages.router)
