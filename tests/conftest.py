@@ -23,6 +23,10 @@ from opdomain.audit.log import SYSTEM
 from opdomain.config import Settings
 from opdomain.runtime import Runtime, open_runtime
 
+# a background lifecycle tick would expire and destroy the tests' fixtures mid-test; the tick's own
+# tests switch it on explicitly (tests/lifecycle/test_serve_tick.py)
+os.environ.setdefault("OPDOMAIN_LIFECYCLE_TICK_SECONDS", "0")
+
 PG_URL = os.environ.get("OPDOMAIN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

@@ -6,12 +6,15 @@ from datetime import date
 
 from fastapi.testclient import TestClient
 
-from opdomain.runtime import Runtime
 from opdomain.web.app import create_app
 
 
-def test_serving_app_ticks_the_lifecycle_at_startup(srt: Runtime) -> None:
+def test_serving_app_ticks_the_lifecycle_at_startup(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import make_runtime
+
     from opdomain.lifecycle import ending
+
+    srt = make_runtime(tmp_path / "h", "sqlite", lifecycle_tick_seconds=3600)
 
     calls: list[date | None] = []
     real = ending.tick
@@ -32,6 +35,7 @@ def test_serving_app_ticks_the_lifecycle_at_startup(srt: Runtime) -> None:
                 time.sleep(0.05)
     finally:
         ending.tick = real  # type: ignore[assignment]
+        srt.close()
     assert calls, "the lifecycle tick did not run while serving"
 
 
