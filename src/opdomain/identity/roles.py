@@ -84,6 +84,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "application.apply": frozenset({Role.OPERATOR_ADMIN}),
     "application.review": frozenset({Role.AUTHORITY_ADMIN}),
     "application.expert_review": frozenset({Role.EXPERT}),
+    # a provider's read-only view of the applications that request its datasets (issue 4)
+    "application.read_own_datasets": frozenset({Role.PROVIDER}),
     "agreement.seal": frozenset({Role.AUTHORITY_ADMIN}),
     "agreement.read": frozenset({Role.AUTHORITY_ADMIN, Role.AUDITOR, Role.OPERATOR_ADMIN}),
     "emergency_plan.manage": frozenset({Role.AUTHORITY_ADMIN}),

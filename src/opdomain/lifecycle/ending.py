@@ -147,6 +147,10 @@ def request_cancellation(rt: Runtime, principal: Principal, grant_id: str, *, re
                 raise PermissionDenied("grant.other_operator", pmsg.OWN_APPLICATION_ONLY)
             machine.check_grant_transition(g.status, "cancel")
             g.cancellation_requested_at, g.cancellation_reason = utcnow(), reason
+            from opdomain.lifecycle.applications import _event
+
+            _event(s, "grant", grant_id, "request_cancellation", principal, g.status, g.status, reason=reason,
+                   details={"rule": "R3.9c"})
             rt.audit.record(s, principal, "grant.request_cancellation", "grant", grant_id, grant_id=grant_id,
                             reason=reason, details={"rule": "R3.9c"})
             s.flush()

@@ -52,6 +52,8 @@ from opdomain.web.console import airlock_pages, jobs_pages, products_pages  # no
 _PAGES.extend([jobs_pages.router, airlock_pages.router, products_pages.router])
 
 # the authorization lifecycle: announcements, applications, public notice, grants, safe people, notifications
-from opdomain.web.console import lifecycle_pages  # noqa: E402
+from opdomain.web.console import lifecycle_gap_pages, lifecycle_pages  # noqa: E402
 
+# first: /applications/new must not be taken for an application id
+_PAGES.append(lifecycle_gap_pages.router)
 _PAGES.append(lifecycle_pages.router)

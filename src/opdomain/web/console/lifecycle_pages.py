@@ -360,7 +360,8 @@ def _grant_page(request: Request, ctx: PageContext, grant_id: str, *, status: in
     timeline = views.steps(applications.timeline(rt, ctx.principal, "grant", grant_id))  # type: ignore[arg-type]
     ctx = replace(ctx, here=f"/grants/{grant_id}")
     return _page(ctx, "lifecycle/grant.html", "grants", status=status, g=view, timeline=timeline,
-                 actions=views.grant_actions(ctx, view), error=error, done=done)
+                 actions=views.grant_actions(ctx, view), operator_actions=views.grant_operator_actions(ctx, view),
+                 error=error, done=done)
 
 
 @router.get("/grants/{grant_id}")

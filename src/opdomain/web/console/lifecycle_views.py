@@ -74,7 +74,13 @@ ACTIONS = {
     "cancel": N_("提前注销"),
     "revoke": N_("撤销授权"),
     "destroy": N_("销毁域内数据"),
+    "request_cancellation": N_("申请提前注销"),
+    "request_data": N_("提交数据需求申请"),
+    "review_data_request": N_("审核数据需求申请"),
+    "sign_confidentiality": N_("签署保密协议"),
 }
+
+DATA_REQUEST_STATES = {"pending": N_("待审核"), "approved": N_("已同意"), "rejected": N_("已驳回")}
 
 SCORES = {"security": N_("安全保障能力"), "credit": N_("信用状况"), "technical": N_("技术实力")}
 
@@ -130,6 +136,21 @@ def application_actions(ctx: PageContext, app: ApplicationView) -> set[str]:
 def grant_actions(ctx: PageContext, grant: GrantView) -> list[str]:
     return [t.name for t in machine.grant_targets(grant.status)
             if t.name in GRANT_PAGE_ACTIONS and ctx.can(t.permission)]
+
+
+def grant_operator_actions(ctx: PageContext, grant: GrantView) -> list[str]:
+    """The operator's own steps on its grant: ask for early cancellation while the machine allows
+    ``cancel``, and apply for renewal while it lists ``apply_renewal`` (a new application naming the grant)."""
+    principal = ctx.principal
+    if principal is None or principal.organization_code != grant.operator_code:
+        return []
+    targets = {t.name: t for t in machine.grant_targets(grant.status)}
+    out = []
+    if "cancel" in targets and ctx.can("grant.request_cancellation"):
+        out.append("request_cancellation")
+    if "apply_renewal" in targets and ctx.can(targets["apply_renewal"].permission):
+        out.append("apply_renewal")
+    return out
 
 
 def objection_open(state: str, publicity_ends_on: str | date | None, today: date) -> bool:
