@@ -19,7 +19,7 @@ from rich.table import Table
 from opdomain.errors import DomainError
 
 agreement_app = typer.Typer(help="运营协议 agreements: verify a sealed agreement", no_args_is_help=True)
-lifecycle_app = typer.Typer(help="授权程序 authorization lifecycle: applications, steps, tick, diagram",
+lifecycle_app: typer.Typer = typer.Typer(help="授权程序 authorization lifecycle: applications, steps, tick, diagram",
                             no_args_is_help=True)
 out = Console()
 err = Console(stderr=True)
