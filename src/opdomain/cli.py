@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from opdomain.config import Settings
+from opdomain import cli_common as common
+from opdomain.cli_common import AsOpt, HomeOpt
 from opdomain.errors import DomainError
 
 app = typer.Typer(
@@ -35,40 +35,11 @@ app.add_typer(scenario_app, name="scenario")
 app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 
-out = Console()
-err = Console(stderr=True)
-
-HomeOpt = Annotated[Path | None, typer.Option("--home", envvar="OPDOMAIN_HOME", help="data directory")]
-AsOpt = Annotated[str, typer.Option("--as", envvar="OPDOMAIN_USER", help="the named user acting")]
-
-
-def _settings(home: Path | None) -> Settings:
-    return Settings(home=home) if home else Settings()
-
-
-def _runtime(home: Path | None):  # type: ignore[no-untyped-def]
-    from opdomain.products.events import install  # grant.ended → jobs cancelled, releases disabled
-    from opdomain.runtime import open_runtime
-
-    return install(open_runtime(_settings(home)))
-
-
-def _fail(exc: DomainError) -> None:
-    err.print(f"[red]✗ {exc.message.zh}[/red]\n  {exc.message.en}  [dim]({exc.code})[/dim]")
-    problems = exc.details.get("issues") or []
-    for p in problems[:20]:
-        err.print(f"  line {p.get('line', p.get('row'))}  {p['column']}: {p['message']} / {p['message_en']}")
-    if len(problems) > 20:
-        err.print(f"  … {len(problems) - 20} more in the quality report (opdomain dataset imports)")
-    raise typer.Exit(code=2 if exc.status < 500 else 1)
-
-
-def _acting(rt, username: str, permission: str):  # type: ignore[no-untyped-def]
-    from opdomain.identity.service import authorize, principal_for
-
-    principal = principal_for(rt, username)
-    authorize(rt, principal, permission, object_type="cli", object_id=permission)
-    return principal
+out, err = common.out, common.err
+_settings = common.settings_for
+_runtime = common.open_domain
+_fail = common.fail
+_acting = common.acting
 
 
 @app.command()

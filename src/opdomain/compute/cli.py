@@ -11,34 +11,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from opdomain.errors import DomainError
-
 # opdomain.cli imports this module to register it: its helpers are imported lazily, never at load time
-out = Console()
-err = Console(stderr=True)
-HomeOpt = Annotated[Path | None, typer.Option("--home", envvar="OPDOMAIN_HOME", help="data directory")]
-AsOpt = Annotated[str, typer.Option("--as", envvar="OPDOMAIN_USER", help="the named user acting")]
-
-
-def _runtime(home: Path | None):  # type: ignore[no-untyped-def]
-    from opdomain.cli import _runtime as open_rt
-
-    return open_rt(home)
-
-
-def _acting(rt, username: str, permission: str):  # type: ignore[no-untyped-def]
-    from opdomain.cli import _acting as acting
-
-    return acting(rt, username, permission)
-
-
-def _fail(exc: DomainError) -> None:
-    from opdomain.cli import _fail as fail
-
-    fail(exc)
+from opdomain.cli_common import AsOpt, HomeOpt, err, out
+from opdomain.cli_common import acting as _acting
+from opdomain.cli_common import fail as _fail
+from opdomain.cli_common import open_domain as _runtime
+from opdomain.errors import DomainError
 
 grant_app = typer.Typer(help="授权 grants: create, list, show, suspend, resume", no_args_is_help=True)
 consent_app = typer.Typer(help="个人/企业授权 consent registry: grant, withdraw, list", no_args_is_help=True)

@@ -12,15 +12,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from opdomain.cli_common import AsOpt, HomeOpt, err, out
+from opdomain.cli_common import fail as _fail
 from opdomain.errors import DomainError
-
-out = Console()
-err = Console(stderr=True)
-HomeOpt = Annotated[Path | None, typer.Option("--home", envvar="OPDOMAIN_HOME", help="data directory")]
-AsOpt = Annotated[str, typer.Option("--as", envvar="OPDOMAIN_USER", help="the named user acting")]
 
 job_app = typer.Typer(help="作业 jobs: submit, list, show, cancel", no_args_is_help=True)
 airlock_app = typer.Typer(help="出域审核 airlock: requests, files, votes, decisions", no_args_is_help=True)
@@ -28,10 +24,9 @@ release_app = typer.Typer(help="发布 releases: release, list, verify, lineage"
 
 
 def _rt(home: Path | None):  # type: ignore[no-untyped-def]
-    from opdomain.cli import _runtime
-    from opdomain.products.events import install
+    from opdomain.cli_common import open_domain
 
-    return install(_runtime(home))
+    return open_domain(home)
 
 
 def _who(rt, username: str):  # type: ignore[no-untyped-def]
@@ -40,10 +35,6 @@ def _who(rt, username: str):  # type: ignore[no-untyped-def]
     return principal_for(rt, username)
 
 
-def _fail(exc: DomainError) -> None:
-    from opdomain.cli import _fail as fail
-
-    fail(exc)
 
 
 def worker(home: HomeOpt = None, once: Annotated[bool, typer.Option("--once", help="stop when the queue is empty")]

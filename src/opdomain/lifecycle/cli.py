@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from opdomain.errors import DomainError
@@ -21,29 +20,10 @@ from opdomain.errors import DomainError
 agreement_app = typer.Typer(help="运营协议 agreements: verify a sealed agreement", no_args_is_help=True)
 lifecycle_app: typer.Typer = typer.Typer(help="授权程序 authorization lifecycle: applications, steps, tick, diagram",
                             no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
-
-HomeOpt = Annotated[Path | None, typer.Option("--home", envvar="OPDOMAIN_HOME", help="data directory")]
-AsOpt = Annotated[str, typer.Option("--as", envvar="OPDOMAIN_USER", help="the named user acting")]
-
-
-def _runtime(home: Path | None):  # type: ignore[no-untyped-def]
-    from opdomain.cli import _runtime as open_rt
-
-    return open_rt(home)
-
-
-def _acting(rt, username: str, permission: str):  # type: ignore[no-untyped-def]
-    from opdomain.cli import _acting as acting
-
-    return acting(rt, username, permission)
-
-
-def _fail(exc: DomainError) -> None:
-    from opdomain.cli import _fail as fail
-
-    fail(exc)
+from opdomain.cli_common import AsOpt, HomeOpt, err, out  # noqa: E402,F401
+from opdomain.cli_common import acting as _acting  # noqa: E402,F401
+from opdomain.cli_common import fail as _fail  # noqa: E402,F401
+from opdomain.cli_common import open_domain as _runtime  # noqa: E402,F401
 
 
 @agreement_app.command("verify")
